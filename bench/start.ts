@@ -1,0 +1,374 @@
+#!/usr/bin/env bun
+// Start-to-exit latency of `mydocker run /bin/true` against runc, crun and a bare
+// `unshare … chroot`, measured side by side: every round runs each command once
+// (round-robin, the starting command rotating each round), N rounds.
+//
+//   bun bench/start.ts                      # or: make bench
+//   BENCH_RUNS=20 bun bench/start.ts        # rounds (default 100)
+//   MYDOCKER=/path/to/bin bun bench/start.ts
+//
+// env: BENCH_RUNS (100), BENCH_WARMUP (3), MYDOCKER (./mydocker),
+//      MYDOCKER_ARGS ("run /bin/true"), ROOTFS (./rootfs)
+// Writes bench/out/start.json. Exits 1 when mydocker itself could not be measured.
+import { spawnSync } from "bun";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "..");
+const RUNS = intEnv("BENCH_RUNS", 100);
+const WARMUP = intEnv("BENCH_WARMUP", 3);
+const ROOTFS = resolve(ROOT, process.env.ROOTFS ?? "rootfs");
+const MYDOCKER_RAW = process.env.MYDOCKER ?? "./mydocker";
+const MYDOCKER_ARGS = (process.env.MYDOCKER_ARGS ?? "run /bin/true").split(/\s+/).filter(Boolean);
+const RUN_TIMEOUT_MS = 30_000;
+
+function intEnv(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === "") return dflt;
+  const n = Number.parseInt(v, 10);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
+  return n;
+}
+
+type Result = { ok: true; ms: number } | { ok: false; ms: number; reason: string };
+
+interface Contender {
+  name: string;
+  note?: string;
+  argv: (i: number) => string[];
+  available: boolean;
+  reason?: string;
+  samples: number[];
+  failures: number;
+  lastFailure?: string;
+  rssKiB?: number;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function which(cmd: string): string | null {
+  return Bun.which(cmd);
+}
+
+function firstLine(s: string): string {
+  return (
+    s
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? ""
+  ).slice(0, 160);
+}
+
+function runOnce(argv: string[]): Result {
+  const t0 = performance.now();
+  let r;
+  try {
+    r = spawnSync(argv, {
+      cwd: ROOT,
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+      timeout: RUN_TIMEOUT_MS,
+      env: process.env,
+    });
+  } catch (e) {
+    return { ok: false, ms: performance.now() - t0, reason: String((e as Error).message ?? e) };
+  }
+  const ms = performance.now() - t0;
+  if (r.success) return { ok: true, ms };
+  const err = firstLine(r.stderr?.toString() ?? "");
+  const how = r.exitedDue ? `killed (${r.exitedDue})` : r.signalCode ? `signal ${r.signalCode}` : `exit ${r.exitCode}`;
+  return { ok: false, ms, reason: err ? `${how}: ${err}` : how };
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+function median(xs: number[]): number {
+  return quantile([...xs].sort((a, b) => a - b), 0.5);
+}
+
+/** Peak RSS (KiB) of a command via /usr/bin/time -f %M (max over the process and its waited-for children). */
+function peakRssKiB(argv: string[], reps = 3): number | undefined {
+  if (!existsSync("/usr/bin/time")) return undefined;
+  const vals: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const r = spawnSync(["/usr/bin/time", "-f", "@@RSS %M", ...argv], {
+      cwd: ROOT,
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+      timeout: RUN_TIMEOUT_MS,
+    });
+    const m = /@@RSS (\d+)/.exec(r.stderr?.toString() ?? "");
+    if (r.success && m) vals.push(Number(m[1]));
+  }
+  return vals.length ? median(vals) : undefined;
+}
+
+// ---------------------------------------------------------------- temp dirs & cleanup
+
+let tmp: string | null = null;
+const stateDirs: { tool: "runc" | "crun"; dir: string }[] = [];
+
+function cleanup(): void {
+  for (const { tool, dir } of stateDirs) {
+    if (!existsSync(dir)) continue;
+    const ls = spawnSync([tool, "--root", dir, "list", "-q"], { stdout: "pipe", stderr: "ignore" });
+    for (const id of (ls.stdout?.toString() ?? "").split("\n").map((s) => s.trim()).filter(Boolean)) {
+      spawnSync([tool, "--root", dir, "delete", "-f", id], { stdout: "ignore", stderr: "ignore" });
+    }
+  }
+  stateDirs.length = 0;
+  if (tmp) {
+    rmSync(tmp, { recursive: true, force: true });
+    tmp = null;
+  }
+}
+
+process.on("exit", cleanup);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+
+function makeBundle(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync(["runc", "spec"], { cwd: dir, stdout: "ignore", stderr: "pipe" });
+  if (!r.success) throw new Error(`runc spec failed: ${firstLine(r.stderr?.toString() ?? "")}`);
+  const file = join(dir, "config.json");
+  const cfg = JSON.parse(readFileSync(file, "utf8"));
+  cfg.process.args = ["/bin/true"];
+  cfg.process.terminal = false;
+  cfg.root = { path: ROOTFS, readonly: false };
+  writeFileSync(file, JSON.stringify(cfg, null, 2));
+}
+
+// ---------------------------------------------------------------- contenders
+
+function setup(): Contender[] {
+  const isRoot = process.getuid?.() === 0;
+  const list: Contender[] = [];
+  const mk = (name: string, argv: (i: number) => string[], note?: string): Contender => ({
+    name,
+    note,
+    argv,
+    available: true,
+    samples: [],
+    failures: 0,
+  });
+  const unavailable = (c: Contender, reason: string): Contender => {
+    c.available = false;
+    c.reason = reason;
+    return c;
+  };
+
+  // (a) mydocker
+  const mdPath = MYDOCKER_RAW.includes("/") ? resolve(ROOT, MYDOCKER_RAW) : (which(MYDOCKER_RAW) ?? MYDOCKER_RAW);
+  const md = mk("mydocker", () => [mdPath, ...MYDOCKER_ARGS], `${MYDOCKER_RAW} ${MYDOCKER_ARGS.join(" ")}`);
+  if (!existsSync(mdPath)) unavailable(md, `${MYDOCKER_RAW} not found — run \`make build\` first`);
+  else if (!(statSync(mdPath).mode & 0o111)) unavailable(md, `${MYDOCKER_RAW} is not executable`);
+  list.push(md);
+
+  const pid = process.pid;
+  // (b) runc
+  const runc = mk("runc", (i) => ["runc", "--root", join(tmp!, "runc-state"), "run", "--bundle", join(tmp!, "bundle"), `mdbench-${pid}-r${i}`], "runc run (OCI bundle on the same rootfs)");
+  if (!which("runc")) unavailable(runc, "runc not installed (make deps)");
+  else if (!isRoot) unavailable(runc, "needs root");
+  list.push(runc);
+
+  // (c) unshare + chroot
+  const uns = mk("unshare+chroot", () => ["unshare", "-fmpiun", "--mount-proc", "chroot", ROOTFS, "/bin/true"], "unshare -fmpiun --mount-proc chroot ROOTFS /bin/true");
+  if (!which("unshare")) unavailable(uns, "unshare not installed (util-linux)");
+  else if (!isRoot) unavailable(uns, "needs root");
+  list.push(uns);
+
+  // (d) crun, only if installed
+  if (which("crun")) {
+    const crunArgv = (i: number) => ["crun", "--root", join(tmp!, "crun-state"), "run", "--bundle", join(tmp!, "bundle"), `mdbench-${pid}-c${i}`];
+    const crun = mk("crun", crunArgv, "crun run");
+    if (!isRoot) unavailable(crun, "needs root");
+    list.push(crun);
+  }
+  return list;
+}
+
+function preflight(cs: Contender[]): void {
+  for (const c of cs) {
+    if (!c.available) continue;
+    const r = runOnce(c.argv(-1));
+    if (r.ok) continue;
+    if (c.name === "crun" && /hybrid/i.test(r.reason)) {
+      // crun 1.8.x refuses hybrid cgroup hosts ("cgroups in hybrid mode not supported").
+      // Run it in a private mount namespace where the cgroup2 mount is lazily unmounted.
+      const direct = c.argv;
+      const wrapped = (i: number) => [
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        'umount -l /sys/fs/cgroup/unified 2>/dev/null; exec "$@"',
+        "sh",
+        ...direct(i),
+      ];
+      const r2 = runOnce(wrapped(-2));
+      if (r2.ok) {
+        c.argv = wrapped;
+        c.name = "crun*";
+        c.note = "unshare -m sh -c 'umount -l /sys/fs/cgroup/unified; exec crun run …' (hybrid-cgroup workaround; includes unshare+sh)";
+        continue;
+      }
+      c.available = false;
+      c.reason = `${r.reason}; with workaround: ${r2.reason}`;
+      continue;
+    }
+    c.available = false;
+    c.reason = r.reason;
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+function fmt(n: number | undefined, digits = 2): string {
+  return n === undefined || Number.isNaN(n) ? "-" : n.toFixed(digits);
+}
+
+function main(): number {
+  if (!existsSync(join(ROOTFS, "bin", "true")) && !existsSync(join(ROOTFS, "bin", "busybox"))) {
+    console.error(`bench: ${ROOTFS} has no /bin/true — run \`make rootfs\` first`);
+    return 1;
+  }
+  tmp = mkdtempSync(join(tmpdir(), "mydocker-bench-"));
+  stateDirs.push({ tool: "runc", dir: join(tmp, "runc-state") }, { tool: "crun", dir: join(tmp, "crun-state") });
+
+  const cs = setup();
+  if (cs.some((c) => c.available && (c.name === "runc" || c.name === "crun"))) {
+    try {
+      makeBundle(join(tmp, "bundle"));
+    } catch (e) {
+      for (const c of cs) if (c.name === "runc" || c.name === "crun") Object.assign(c, { available: false, reason: String((e as Error).message) });
+    }
+  }
+  preflight(cs);
+  const live = cs.filter((c) => c.available);
+
+  console.log(`bench: start-to-exit of /bin/true, ${RUNS} runs each (+${WARMUP} warm-up), interleaved round-robin`);
+  console.log(`bench: rootfs ${ROOTFS}`);
+  for (const c of cs) if (!c.available) console.log(`${c.name}: unavailable (${c.reason})`);
+  if (live.length === 0) {
+    console.error("bench: nothing to measure");
+    return 1;
+  }
+
+  let id = 0;
+  for (let round = 0; round < WARMUP + RUNS; round++) {
+    for (let k = 0; k < live.length; k++) {
+      const c = live[(round + k) % live.length]!;
+      const r = runOnce(c.argv(id++));
+      if (round < WARMUP) continue;
+      if (r.ok) c.samples.push(r.ms);
+      else {
+        c.failures++;
+        c.lastFailure = r.reason;
+      }
+    }
+  }
+  for (const c of live) c.rssKiB = peakRssKiB(c.argv(id++));
+
+  // ---- report
+  const rows = cs.map((c) => {
+    const s = [...c.samples].sort((a, b) => a - b);
+    return { c, med: quantile(s, 0.5), p10: quantile(s, 0.1), p90: quantile(s, 0.9) };
+  });
+  const base = rows.find((r) => r.c.name === "mydocker" && r.c.samples.length > 0)?.med;
+  const header = ["command", "median ms", "p10 ms", "p90 ms", "vs mydocker", "peak RSS MiB", "ok/runs"];
+  const table = rows.map(({ c, med, p10, p90 }) =>
+    c.available
+      ? [
+          c.name,
+          fmt(med),
+          fmt(p10),
+          fmt(p90),
+          base && c.samples.length ? `${(med / base).toFixed(2)}x` : "n/a",
+          c.rssKiB ? (c.rssKiB / 1024).toFixed(1) : "-",
+          `${c.samples.length}/${c.samples.length + c.failures}`,
+        ]
+      : [c.name, "unavailable", "", "", "", "", ""],
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join("  ");
+  console.log("");
+  console.log(line(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of table) console.log(line(r));
+  console.log("");
+  for (const c of cs) {
+    if (c.note) console.log(`  ${c.name}: ${c.note}`);
+    if (c.failures) console.log(`  ${c.name}: ${c.failures} failed run(s), last: ${c.lastFailure}`);
+  }
+
+  const md = cs.find((c) => c.name === "mydocker")!;
+  if (md.available && md.samples.length) {
+    console.log(
+      md.rssKiB
+        ? `mydocker parent peak RSS: ${(md.rssKiB / 1024).toFixed(1)} MiB (${md.rssKiB} KiB, /usr/bin/time -f %M, median of 3)`
+        : "mydocker parent peak RSS: n/a (/usr/bin/time missing: apt-get install time)",
+    );
+  }
+
+  // machine-readable copy
+  const outDir = join(ROOT, "bench", "out");
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(
+    join(outDir, "start.json"),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        runs: RUNS,
+        warmup: WARMUP,
+        rootfs: ROOTFS,
+        results: rows.map(({ c, med, p10, p90 }) => ({
+          name: c.name,
+          available: c.available,
+          reason: c.reason,
+          note: c.note,
+          median_ms: c.samples.length ? med : null,
+          p10_ms: c.samples.length ? p10 : null,
+          p90_ms: c.samples.length ? p90 : null,
+          ratio_vs_mydocker: base && c.samples.length ? med / base : null,
+          peak_rss_kib: c.rssKiB ?? null,
+          ok: c.samples.length,
+          failed: c.failures,
+        })),
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+
+  if (!md.available) {
+    console.error(`\nbench: mydocker could not be measured: ${md.reason}`);
+    return 1;
+  }
+  if (md.samples.length === 0) {
+    console.error(`\nbench: every mydocker run failed: ${md.lastFailure}`);
+    return 1;
+  }
+  return 0;
+}
+
+let code = 1;
+try {
+  code = main();
+} finally {
+  cleanup();
+}
+process.exit(code);

@@ -1,0 +1,47 @@
+// mount(2), umount2(2), pivot_root(2).
+import { FFIType, check, cstr, libc } from "./libc";
+
+const sym = libc({
+  mount: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+  umount2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  syscall: { args: [FFIType.i64, FFIType.ptr, FFIType.ptr], returns: FFIType.i64 },
+});
+
+// <sys/mount.h>
+export const MS_RDONLY = 0x1;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_NOEXEC = 0x8;
+export const MS_REMOUNT = 0x20;
+export const MS_NOATIME = 0x400;
+export const MS_NODIRATIME = 0x800;
+export const MS_BIND = 0x1000;
+export const MS_REC = 0x4000;
+export const MS_SILENT = 0x8000;
+export const MS_PRIVATE = 0x40000;
+export const MS_SLAVE = 0x80000;
+export const MS_SHARED = 0x100000;
+export const MS_RELATIME = 0x200000;
+export const MS_STRICTATIME = 0x1000000;
+export const MNT_DETACH = 0x2;
+
+const opt = (s: string | null | undefined) => (s == null ? null : cstr(s));
+
+/** mount(2). Errors read `mount <target>: EINVAL`. */
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data?: string): void {
+  const rc = sym().mount(opt(source), cstr(target), opt(fstype), flags, opt(data || null));
+  check(`mount ${target}`, rc);
+}
+
+export function umount2(target: string, flags: number): void {
+  check(`umount2 ${target}`, sym().umount2(cstr(target), flags));
+}
+
+// glibc has no pivot_root wrapper; call it by number (x86_64: 155, arm64 and others on the
+// generic table: 41).
+const SYS_pivot_root = process.arch === "x64" ? 155 : 41;
+
+/** pivot_root(2): `newRoot` must be a mount point, `putOld` a directory under it. */
+export function pivotRoot(newRoot: string, putOld: string): void {
+  check("pivot_root", sym().syscall(SYS_pivot_root, cstr(newRoot), cstr(putOld)));
+}

@@ -1,0 +1,60 @@
+// unshare(2) and setns(2), and the CLONE_NEW* flag of each namespace type.
+import { openSync, closeSync } from "node:fs";
+import { FFIType, check, libc } from "./libc";
+
+const sym = libc({
+  unshare: { args: [FFIType.i32], returns: FFIType.i32 },
+  setns: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+});
+
+// <sched.h>
+export const CLONE_FS = 0x200;
+export const CLONE_NEWNS = 0x20000;
+export const CLONE_NEWCGROUP = 0x2000000;
+export const CLONE_NEWUTS = 0x4000000;
+export const CLONE_NEWIPC = 0x8000000;
+export const CLONE_NEWUSER = 0x10000000;
+export const CLONE_NEWPID = 0x20000000;
+export const CLONE_NEWNET = 0x40000000;
+
+/** OCI namespace type -> clone flag and the name of its file under /proc/PID/ns/. */
+export const NAMESPACES = {
+  mount: { flag: CLONE_NEWNS, file: "mnt" },
+  uts: { flag: CLONE_NEWUTS, file: "uts" },
+  ipc: { flag: CLONE_NEWIPC, file: "ipc" },
+  network: { flag: CLONE_NEWNET, file: "net" },
+  pid: { flag: CLONE_NEWPID, file: "pid_for_children" },
+  cgroup: { flag: CLONE_NEWCGROUP, file: "cgroup" },
+  user: { flag: CLONE_NEWUSER, file: "user" },
+} as const;
+export type NamespaceType = keyof typeof NAMESPACES;
+
+/** unshare(2) on the calling thread only (namespaces belong to threads). */
+export function unshare(flags: number): void {
+  check("unshare", sym().unshare(flags));
+}
+
+export function setns(fd: number, nstype: number): void {
+  check("setns", sym().setns(fd, nstype));
+}
+
+/**
+ * Runs `fn` with the calling thread's children born into new namespaces of `flags` (only those
+ * that act on children, i.e. CLONE_NEWPID), then returns the thread to where it was. A thread
+ * left with a new pid_for_children breaks Bun: the next spawn after that namespace's init exits
+ * fails with ENOMEM (see pid_namespaces(7)).
+ */
+export function withChildNamespace<T>(type: "pid", fn: () => T): T {
+  const { flag, file } = NAMESPACES[type];
+  const home = openSync(`/proc/thread-self/ns/${file}`, "r");
+  try {
+    unshare(flag);
+    try {
+      return fn();
+    } finally {
+      setns(home, flag);
+    }
+  } finally {
+    closeSync(home);
+  }
+}

@@ -1,0 +1,62 @@
+// Process-level calls the container init makes before it becomes the user's command.
+import { FFIType, check, cstr, libc, ptr } from "./libc";
+
+const sym = libc({
+  execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  sethostname: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  chdir: { args: [FFIType.ptr], returns: FFIType.i32 },
+  umask: { args: [FFIType.u32], returns: FFIType.u32 },
+  mknod: { args: [FFIType.ptr, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
+  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+});
+
+export function sethostname(name: string): void {
+  const buf = Buffer.from(name);
+  check("sethostname", sym().sethostname(buf, buf.length));
+}
+
+/** chdir(2) of the calling thread (process.chdir may cache the old path). */
+export function chdir(path: string): void {
+  check(`chdir ${path}`, sym().chdir(cstr(path)));
+}
+
+export function umask(mask: number): number {
+  return sym().umask(mask);
+}
+
+export const S_IFCHR = 0o020000;
+/** makedev(3) for the small numbers of the standard devices. */
+export const makedev = (major: number, minor: number) => (major << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
+
+export function mknod(path: string, mode: number, dev: number): void {
+  check(`mknod ${path}`, sym().mknod(cstr(path), mode, dev));
+}
+
+const F_GETFD = 1;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+/** Marks `fd` close-on-exec, so the user's command never inherits it. */
+export function setCloexec(fd: number): void {
+  const flags = check("fcntl F_GETFD", sym().fcntl(fd, F_GETFD, 0));
+  check("fcntl F_SETFD", sym().fcntl(fd, F_SETFD, flags | FD_CLOEXEC));
+}
+
+/** A NULL-terminated char* array; `keep` holds the strings alive until the call returns. */
+function cArray(items: string[], keep: Buffer[]): BigUint64Array {
+  const arr = new BigUint64Array(items.length + 1);
+  items.forEach((s, i) => {
+    const b = cstr(s);
+    keep.push(b);
+    arr[i] = BigInt(ptr(b));
+  });
+  return arr;
+}
+
+/** execve(2). Returns only on failure, by throwing. */
+export function execve(path: string, argv: string[], env: string[]): never {
+  const keep: Buffer[] = [];
+  const file = cstr(path);
+  sym().execve(file, cArray(argv, keep), cArray(env, keep));
+  check(`exec ${path}`, -1);
+  throw new Error("unreachable");
+}

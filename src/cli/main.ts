@@ -1,0 +1,53 @@
+// mydocker's command table and dispatcher. Subcommands load lazily; each parses its own options
+// with splitArgs, so everything after a container's COMMAND stays untouched.
+import { defineCommand, renderUsage, type CommandDef } from "citty";
+import { splitArgs, UsageError } from "./argv";
+import { InvalidValue } from "../units";
+import { configureLog, log } from "../log";
+
+const VERSION = "0.1.0";
+
+const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
+  run: () => import("../commands/run").then((m) => m.default),
+};
+
+const globalArgs = {
+  "log-level": { type: "string", valueHint: "info", description: "error, warn, info, debug" },
+  "log-format": { type: "string", valueHint: "text", description: "text or json" },
+  version: { type: "boolean", alias: "v", description: "Print the version" },
+} as const;
+
+export const mainCommand = defineCommand({
+  meta: { name: "mydocker", version: VERSION, description: "A small container runtime on Bun" },
+  args: globalArgs,
+  subCommands,
+});
+
+/** Exit status of runtime errors, as docker run uses it. */
+const EXIT_RUNTIME_ERROR = 125;
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    const { options, rest, help } = splitArgs(argv, globalArgs);
+    configureLog({ level: options["log-level"] as string, format: options["log-format"] as string });
+    if (options.version) return void console.log(`mydocker version ${VERSION}`);
+    const [name, ...args] = rest;
+    if (!name || help) return void console.log(await renderUsage(mainCommand));
+    const load = subCommands[name];
+    if (!load) throw new UsageError(`unknown command "${name}" (see mydocker --help)`);
+    const cmd = await load();
+    const own = splitArgs(args, (cmd.args ?? {}) as any);
+    if (own.help) return void console.log(await renderUsage(cmd, mainCommand));
+    await cmd.run!({ rawArgs: args, args: { _: [] } as any, cmd });
+  } catch (e) {
+    fail(e);
+  }
+}
+
+function fail(e: unknown): never {
+  const known = e instanceof UsageError || e instanceof InvalidValue || (e as Error)?.name === "SyscallError";
+  const message = e instanceof Error ? e.message : String(e);
+  log().error(message);
+  if (!known && e instanceof Error && e.stack) log().debug(e.stack);
+  process.exit(EXIT_RUNTIME_ERROR);
+}

@@ -1,0 +1,97 @@
+// `mydocker run [OPTIONS] COMMAND [ARG...]`: builds an OCI config from docker-style flags and runs it.
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { defineCommand } from "citty";
+import { splitArgs, UsageError, type OptionValues } from "../cli/argv";
+import type { CgroupResources } from "../cgroups";
+import { newContainerId, shortId } from "../ids";
+import { buildSpec, type Spec } from "../spec";
+import { parseCpus, parseCpuset, parseInteger, parseMemory } from "../units";
+import { configureLog, log } from "../log";
+import { defaultRootfs } from "../paths";
+
+export const runArgs = {
+  interactive: { type: "boolean", alias: "i", description: "Keep STDIN attached" },
+  tty: { type: "boolean", alias: "t", description: "Mark the process as having a terminal (TERM=xterm)" },
+  rootfs: { type: "string", description: "Root filesystem directory (default: the project's rootfs/ or $MYDOCKER_ROOTFS)" },
+  hostname: { type: "string", alias: "h", description: "Container host name (default: the short id)" },
+  env: { type: "string", alias: "e", valueHint: "KEY=VALUE...", description: "Set an environment variable (repeatable)" },
+  workdir: { type: "string", alias: "w", description: "Working directory inside the container" },
+  memory: { type: "string", alias: "m", valueHint: "100m", description: "Memory limit (b, k, m, g)" },
+  "cpu-shares": { type: "string", alias: "cpushare", description: "CPU shares (relative weight)" },
+  cpus: { type: "string", valueHint: "1.5", description: "Number of CPUs (CFS quota)" },
+  "cpuset-cpus": { type: "string", alias: "cpuset", valueHint: "0-1", description: "CPUs in which to allow execution" },
+  "pids-limit": { type: "string", description: "Maximum number of processes (-1: unlimited)" },
+  "cgroup-parent": { type: "string", description: "Parent cgroup (default: <own cgroup>/mydocker)" },
+  "log-level": { type: "string", valueHint: "info", description: "error, warn, info, debug" },
+  "log-format": { type: "string", valueHint: "text", description: "text or json" },
+} as const;
+
+export default defineCommand({
+  meta: { name: "run", description: "Run a command in a new container" },
+  args: { ...runArgs, command: { type: "positional", description: "COMMAND [ARG...]", required: true } },
+  async run({ rawArgs }) {
+    const { options, rest } = splitArgs(rawArgs, runArgs);
+    configureLog({ level: options["log-level"] as string, format: options["log-format"] as string });
+    if (rest.length === 0) throw new UsageError(`"run" requires at least 1 argument: COMMAND`);
+    if (process.getuid?.() !== 0) throw new UsageError("mydocker run must be run as root");
+    const id = newContainerId();
+    const spec = specFromOptions(id, options, rest);
+    const { runContainer } = await import("../engine/container");
+    const exit = await runContainer({
+      id,
+      spec,
+      interactive: options.interactive === true,
+      cgroupParent: options["cgroup-parent"] as string | undefined,
+    });
+    if (exit.initError) log().error(exit.initError);
+    if (exit.oomKilled) log().error(`container ${shortId(id)} was OOM-killed (memory limit ${options.memory})`);
+    process.exitCode = exit.exitCode;
+  },
+});
+
+/** Docker flags -> OCI config. Throws a one-line error on bad input; touches nothing. */
+export function specFromOptions(id: string, o: OptionValues, command: string[]): Spec {
+  const rootfs = resolve((o.rootfs as string) ?? defaultRootfs());
+  if (!existsSync(rootfs)) throw new UsageError(`rootfs ${rootfs} does not exist`);
+  if (!statSync(rootfs).isDirectory()) throw new UsageError(`rootfs ${rootfs} is not a directory`);
+  const workdir = o.workdir as string | undefined;
+  if (workdir !== undefined && !workdir.startsWith("/")) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
+  const hostname = (o.hostname as string | undefined) ?? shortId(id);
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) throw new UsageError(`invalid --hostname "${hostname}"`);
+  return buildSpec({
+    args: command,
+    rootfs,
+    hostname,
+    env: resolveEnv((o.env as string[]) ?? []),
+    cwd: workdir,
+    terminal: o.tty === true,
+    resources: resourcesFromOptions(o),
+  });
+}
+
+function resourcesFromOptions(o: OptionValues): CgroupResources {
+  const r: CgroupResources = {};
+  if (o.memory !== undefined) r.memory = { limit: parseMemory(o.memory as string) };
+  const cpu: NonNullable<CgroupResources["cpu"]> = {};
+  if (o["cpu-shares"] !== undefined) cpu.shares = parseInteger("--cpu-shares", o["cpu-shares"] as string, 2, 262144);
+  if (o.cpus !== undefined) Object.assign(cpu, parseCpus(o.cpus as string));
+  if (o["cpuset-cpus"] !== undefined) cpu.cpus = parseCpuset(o["cpuset-cpus"] as string);
+  if (Object.keys(cpu).length) r.cpu = cpu;
+  if (o["pids-limit"] !== undefined) {
+    const limit = parseInteger("--pids-limit", o["pids-limit"] as string, -1);
+    if (limit > 0) r.pids = { limit };
+  }
+  return r;
+}
+
+/** `-e K=V` sets; `-e K` copies K from the caller's environment when set (docker's rule). */
+function resolveEnv(entries: string[]): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.startsWith("=") || e === "") throw new UsageError(`invalid --env "${e}": empty variable name`);
+    if (e.includes("=")) out.push(e);
+    else if (process.env[e] !== undefined) out.push(`${e}=${process.env[e]}`);
+  }
+  return out;
+}

@@ -1,0 +1,181 @@
+// The container's init: the process mydocker spawns inside a new PID namespace. It reads its
+// orders (the OCI config) from fd 3, makes every kernel-facing step of a container start below,
+// in order, and finally becomes the user's command with execve(2). Any failure is reported back
+// over fd 3 and the init exits before running anything: a command never runs on the host's root.
+//
+// Only synchronous calls here: they run on this (the JS) thread, which is the thread whose
+// namespaces change; Bun's other threads stay where they were and die at execve.
+import { closeSync, existsSync, mkdirSync, readSync, rmdirSync, statSync, symlinkSync, writeSync, accessSync, constants } from "node:fs";
+import { SyscallError } from "../../ffi/errno";
+import * as M from "../../ffi/mount";
+import { NAMESPACES, unshare } from "../../ffi/namespaces";
+import { setLinkUp } from "../../ffi/net";
+import { S_IFCHR, chdir, execve, makedev, mknod, sethostname, setCloexec, umask } from "../../ffi/process";
+import type { Mount, Spec } from "../spec";
+import { DEFAULT_PATH } from "../spec";
+import { parseMountOptions } from "./options";
+
+/** What the parent writes to fd 3: one JSON line. */
+export interface InitOrders {
+  id: string;
+  spec: Spec;
+}
+
+/** What the init writes back on failure, before exiting with `code`. */
+export interface InitFailure {
+  error: string;
+  code: number;
+}
+
+const ORDERS_FD = 3;
+
+/** Exit codes of docker run: 125 runtime error, 126 cannot execute, 127 not found. */
+class InitError extends Error {
+  constructor(message: string, readonly code = 125) {
+    super(message);
+  }
+}
+
+// Standard devices (OCI runtime-spec "Default Devices"), mode 0666.
+const DEVICES: [name: string, major: number, minor: number][] = [
+  ["null", 1, 3], ["zero", 1, 5], ["full", 1, 7], ["random", 1, 8], ["urandom", 1, 9], ["tty", 5, 0],
+];
+const DEV_LINKS: [link: string, target: string][] = [
+  ["/dev/fd", "/proc/self/fd"], ["/dev/stdin", "/proc/self/fd/0"], ["/dev/stdout", "/proc/self/fd/1"],
+  ["/dev/stderr", "/proc/self/fd/2"], ["/dev/ptmx", "pts/ptmx"],
+];
+
+export function main(): never {
+  let orders: InitOrders;
+  try {
+    orders = JSON.parse(readOrders()) as InitOrders;
+  } catch (e) {
+    return fail(new InitError(`init: cannot read orders on fd 3: ${(e as Error).message}`));
+  }
+  try {
+    return startContainer(orders);
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+/** The container start, step by step. */
+function startContainer({ id, spec }: InitOrders): never {
+  const rootfs = spec.root.path;
+  // 1. New namespaces for this thread (the PID namespace was made by the parent: a process
+  //    cannot change its own, see pid_namespaces(7)). The cgroup namespace is made now that the
+  //    parent has put us in the container's cgroup, so that cgroup becomes its root.
+  unshare(namespaceFlags(spec));
+  umask(0);
+  // 2. Stop mount events from propagating to the host (mount_namespaces(7): / is often shared).
+  M.mount(null, "/", null, M.MS_REC | M.MS_PRIVATE);
+  // 3. pivot_root(2) needs the new root to be a mount point: bind-mount the rootfs onto itself.
+  M.mount(rootfs, rootfs, null, M.MS_BIND | M.MS_REC);
+  // 4. Pivot into it, parking the old root in a temporary directory.
+  const putOld = `.pivot_root-${id.slice(0, 12)}`;
+  mkdirSync(`${rootfs}/${putOld}`, { mode: 0o700 });
+  try {
+    M.pivotRoot(rootfs, `${rootfs}/${putOld}`);
+    chdir("/");
+    // 5. Detach the old root lazily (it is still busy below us) and remove its directory.
+    M.umount2(`/${putOld}`, M.MNT_DETACH);
+  } finally {
+    rmdirQuietly(existsSync(`/${putOld}`) ? `/${putOld}` : `${rootfs}/${putOld}`);
+  }
+  // 6. The filesystems of the container: /proc, /dev and friends, /sys.
+  for (const m of spec.mounts) mountOne(m);
+  makeDevices();
+  if (spec.root.readonly) M.mount(null, "/", null, M.MS_BIND | M.MS_REMOUNT | M.MS_RDONLY);
+  // 7. Identity and network.
+  if (spec.hostname) sethostname(spec.hostname);
+  setLinkUp("lo");
+  // 8. Become the command.
+  const env = spec.process.env;
+  const path = lookPath(spec.process.args[0], env);
+  chdirWorkdir(spec.process.cwd);
+  umask(0o022);
+  setCloexec(ORDERS_FD);
+  try {
+    return execve(path, spec.process.args, env);
+  } catch (e) {
+    const code = e instanceof SyscallError && (e.code === "ENOENT" || e.code === "ENOTDIR") ? 127 : 126;
+    throw new InitError(`exec ${spec.process.args[0]}: ${(e as SyscallError).code}`, code);
+  }
+}
+
+function namespaceFlags(spec: Spec): number {
+  let flags = 0;
+  for (const ns of spec.linux.namespaces) if (ns.type !== "pid" && !ns.path) flags |= NAMESPACES[ns.type].flag;
+  return flags;
+}
+
+function mountOne(m: Mount): void {
+  const { flags, data } = parseMountOptions(m.options);
+  mkdirSync(m.destination, { recursive: true });
+  // sysfs and the like refuse MS_RDONLY on first mount in some cases; mount, then remount ro.
+  const wantRo = (flags & M.MS_RDONLY) !== 0 && (flags & M.MS_BIND) === 0;
+  M.mount(m.source ?? m.type ?? "none", m.destination, m.type ?? null, wantRo ? flags & ~M.MS_RDONLY : flags, data);
+  if (wantRo || (flags & M.MS_BIND && flags & M.MS_RDONLY)) {
+    M.mount(null, m.destination, null, M.MS_REMOUNT | M.MS_BIND | M.MS_RDONLY | (flags & (M.MS_NOSUID | M.MS_NODEV | M.MS_NOEXEC)));
+  }
+}
+
+function makeDevices(): void {
+  for (const [name, major, minor] of DEVICES) mknod(`/dev/${name}`, S_IFCHR | 0o666, makedev(major, minor));
+  for (const [link, target] of DEV_LINKS) if (!existsSync(link)) symlinkSync(target, link);
+}
+
+/** PATH lookup inside the new root, with the container's PATH (never the host's). */
+function lookPath(cmd: string | undefined, env: string[]): string {
+  if (!cmd) throw new InitError("no command given");
+  if (cmd.includes("/")) {
+    if (!existsSync(cmd)) throw new InitError(`exec ${cmd}: no such file or directory`, 127);
+    return cmd;
+  }
+  const pathVar = env.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
+  for (const dir of pathVar.split(":")) {
+    const candidate = `${dir || "."}/${cmd}`;
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {}
+  }
+  throw new InitError(`exec ${cmd}: executable file not found in $PATH`, 127);
+}
+
+function chdirWorkdir(cwd: string): void {
+  mkdirSync(cwd, { recursive: true, mode: 0o755 });
+  chdir(cwd);
+}
+
+function rmdirQuietly(path: string): void {
+  try {
+    rmdirSync(path);
+  } catch {}
+}
+
+function readOrders(): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(64 * 1024);
+  for (;;) {
+    const n = readSync(ORDERS_FD, buf);
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+    if (buf[n - 1] === 0x0a) break; // one JSON line
+  }
+  return Buffer.concat(chunks).toString();
+}
+
+function fail(e: unknown): never {
+  const failure: InitFailure = {
+    error: e instanceof Error ? e.message : String(e),
+    code: e instanceof InitError ? e.code : 125,
+  };
+  try {
+    writeSync(ORDERS_FD, JSON.stringify(failure) + "\n");
+    closeSync(ORDERS_FD);
+  } catch {
+    process.stderr.write(`mydocker: ${failure.error}\n`);
+  }
+  process.exit(failure.code);
+}
