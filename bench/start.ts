@@ -78,7 +78,7 @@ function runOnce(argv: string[]): Result {
   const ms = performance.now() - t0;
   if (r.success) return { ok: true, ms };
   const err = firstLine(r.stderr?.toString() ?? "");
-  const how = r.exitedDue ? `killed (${r.exitedDue})` : r.signalCode ? `signal ${r.signalCode}` : `exit ${r.exitCode}`;
+  const how = r.signalCode ? `signal ${r.signalCode}` : `exit ${r.exitCode}`;
   return { ok: false, ms, reason: err ? `${how}: ${err}` : how };
 }
 

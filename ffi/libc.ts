@@ -9,17 +9,23 @@ export type Symbols = Record<string, FFIFunction>;
 
 const errnoLib = { __errno_location: { args: [], returns: FFIType.ptr } } as const;
 
-/** Returns a getter that dlopens libc with `symbols` on its first call. */
+let errnoLocation: (() => unknown) | undefined;
+
+/**
+ * Returns a getter that dlopens libc with `symbols` on its first call. __errno_location is loaded
+ * at the same time, so that reading errno after a failure runs no dlopen that could change it.
+ */
 export function libc<const S extends Symbols>(symbols: S): () => ReturnType<typeof dlopen<S>>["symbols"] {
   let lib: ReturnType<typeof dlopen<S>> | undefined;
-  return () => (lib ??= dlopen("libc.so.6", symbols)).symbols;
+  return () => {
+    errnoLocation ??= dlopen("libc.so.6", errnoLib).symbols.__errno_location;
+    return (lib ??= dlopen("libc.so.6", symbols)).symbols;
+  };
 }
 
-let errnoLocation: (() => Pointer | null) | undefined;
 /** errno of the calling thread; read it right after a call returned -1 (it is stale after success). */
 export function lastErrno(): number {
-  errnoLocation ??= dlopen("libc.so.6", errnoLib).symbols.__errno_location;
-  return read.i32(errnoLocation()!, 0);
+  return read.i32(errnoLocation!() as Pointer, 0);
 }
 
 /** Throws `SyscallError(name, errno)` when a libc call returned -1. */

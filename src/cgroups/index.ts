@@ -157,6 +157,20 @@ export function cgMkdir(dir: string): boolean {
   }
 }
 
+/**
+ * Runs a chain of mkdirs again when one failed with ENOENT: the shared `<own>/mydocker` dir is
+ * removed by whichever container's teardown finds it empty, which can fall between our mkdirs.
+ */
+export function retryIfParentVanished(makeDirs: () => void): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return makeDirs();
+    } catch (err) {
+      if (errno(err) !== "ENOENT" || attempt >= 5) throw err;
+    }
+  }
+}
+
 /** Parse cgroup.procs / tasks: one pid per line. */
 export function parsePids(text: string | null): number[] {
   if (!text) return [];

@@ -8,7 +8,7 @@ import { posix } from "node:path";
 import type { Cgroup, CgroupResources } from "./index.ts";
 import {
   ancestorsBelow, cgAppend, cgJoin, cgMkdir, cgRead, cgRmdir, cgWrite, killPids, parsePids, removeLeaf,
-  requestedControllers,
+  requestedControllers, retryIfParentVanished,
 } from "./index.ts";
 
 // cpuacct is used wherever it is mounted (co-mounted with cpu, or on its own as on some hybrid
@@ -84,12 +84,15 @@ export class CgroupV1 implements Cgroup {
     }
     try {
       for (const h of this.hiers) {
-        // mkdir -p, skipping the hierarchy root (we never write to its files)
-        for (const p of [...ancestorsBelow("/", h.leaf).slice(1), h.leaf]) {
-          const made = cgMkdir(this.dir(h, p));
-          if (made) this.created.push([h, p]);
-          if (h.controllers.includes("cpuset")) this.initCpuset(h, p, made, p === h.leaf ? res.cpu : undefined);
-        }
+        // mkdir -p, skipping the hierarchy root (we never write to its files). Another container's
+        // teardown may remove the shared `mydocker` dir between two of our mkdirs: start again.
+        retryIfParentVanished(() => {
+          for (const p of [...ancestorsBelow("/", h.leaf).slice(1), h.leaf]) {
+            const made = cgMkdir(this.dir(h, p));
+            if (made) this.created.push([h, p]);
+            if (h.controllers.includes("cpuset")) this.initCpuset(h, p, made, p === h.leaf ? res.cpu : undefined);
+          }
+        });
       }
       const file = (c: string, name: string) => `${this.dir(this.hier(c)!)}/${name}`;
       const { memory, cpu, pids } = res;
@@ -111,10 +114,18 @@ export class CgroupV1 implements Cgroup {
    * only) or a copy of its parent's.
    */
   private initCpuset(h: Hierarchy, p: string, made: boolean, cpu: CgroupResources["cpu"]): void {
-    const parentDir = this.dir(h, posix.dirname(p));
     for (const [name, value] of [["cpuset.cpus", cpu?.cpus], ["cpuset.mems", cpu?.mems]] as const) {
       if (value !== undefined) cgWrite(`${this.dir(h, p)}/${name}`, value);
-      else if (made) cgWrite(`${this.dir(h, p)}/${name}`, (cgRead(`${parentDir}/${name}`) ?? "").trim());
+      else if (made) cgWrite(`${this.dir(h, p)}/${name}`, this.inheritedCpuset(h, p, name));
+    }
+  }
+
+  /** The nearest ancestor's non-empty value: a parent that a concurrent mydocker has just made
+   *  may not have had its own copy written yet. */
+  private inheritedCpuset(h: Hierarchy, p: string, name: string): string {
+    for (let a = posix.dirname(p); ; a = posix.dirname(a)) {
+      const value = (cgRead(`${this.dir(h, a)}/${name}`) ?? "").trim();
+      if (value !== "" || a === "/") return value;
     }
   }
 

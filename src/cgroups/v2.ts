@@ -16,7 +16,7 @@ import { sharesToWeight } from "./cpu-weight.ts";
 import type { Cgroup, CgroupResources } from "./index.ts";
 import {
   ancestorsBelow, cgAppend, cgJoin, cgMkdir, cgRead, cgRmdir, cgWrite, errno, parsePids, removeLeaf,
-  requestedControllers,
+  requestedControllers, retryIfParentVanished,
 } from "./index.ts";
 
 export const HOST_LEAF = "mydocker-host";
@@ -48,21 +48,25 @@ export class CgroupV2 implements Cgroup {
 
   create(res: CgroupResources): void {
     try {
-      // what the first managed level (or the leaf) receives from its parent
-      let avail = words(cgRead(`${this.dir(posix.dirname(this.managed[0] ?? this.path))}/cgroup.subtree_control`)) ?? new Set();
-      for (const p of this.managed) {
-        if (cgMkdir(this.dir(p))) this.created.push(p);
-        // cgroup.controllers = what the parent enabled. A fake tree has no such file in dirs we make.
-        const ctl = words(cgRead(`${this.dir(p)}/cgroup.controllers`)) ?? avail;
-        const have = words(cgRead(`${this.dir(p)}/cgroup.subtree_control`)) ?? new Set<string>();
-        const missing = WANTED.filter((c) => ctl.has(c) && !have.has(c));
-        if (missing.length) this.enable(p, missing);
-        avail = new Set([...have, ...missing]);
-      }
-      for (const c of requestedControllers(res)) {
-        if (!avail.has(c)) throw new Error(`cgroup v2: the ${c} controller is not available in ${posix.dirname(this.path)}`);
-      }
-      if (cgMkdir(this.dir())) this.created.push(this.path);
+      // Another container's teardown may remove the shared `mydocker` dir between two of our
+      // steps: then make the whole chain again (controllers included).
+      retryIfParentVanished(() => {
+        // what the first managed level (or the leaf) receives from its parent
+        let avail = words(cgRead(`${this.dir(posix.dirname(this.managed[0] ?? this.path))}/cgroup.subtree_control`)) ?? new Set();
+        for (const p of this.managed) {
+          if (cgMkdir(this.dir(p))) this.created.push(p);
+          // cgroup.controllers = what the parent enabled. A fake tree has no such file in dirs we make.
+          const ctl = words(cgRead(`${this.dir(p)}/cgroup.controllers`)) ?? avail;
+          const have = words(cgRead(`${this.dir(p)}/cgroup.subtree_control`)) ?? new Set<string>();
+          const missing = WANTED.filter((c) => ctl.has(c) && !have.has(c));
+          if (missing.length) this.enable(p, missing);
+          avail = new Set([...have, ...missing]);
+        }
+        for (const c of requestedControllers(res)) {
+          if (!avail.has(c)) throw new Error(`cgroup v2: the ${c} controller is not available in ${posix.dirname(this.path)}`);
+        }
+        if (cgMkdir(this.dir())) this.created.push(this.path);
+      });
 
       const file = (name: string) => `${this.dir()}/${name}`;
       const { memory, cpu, pids } = res;

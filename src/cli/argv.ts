@@ -22,7 +22,7 @@ export function splitArgs(argv: string[], def: ArgsDef): Split {
   for (const [name, d] of Object.entries(def)) {
     if (d.type === "positional") continue;
     byName.set(name, name);
-    for (const a of [d.alias ?? []].flat()) byName.set(a, name);
+    for (const a of [("alias" in d && d.alias) || []].flat()) byName.set(a, name);
   }
   const options: OptionValues = {};
   const takesValue = (name: string) => def[name]!.type === "string" || def[name]!.type === "enum";

@@ -30,27 +30,28 @@ const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
 export class ContainerError extends Error {}
 
 export async function runContainer(opts: RunOptions): Promise<ContainerExit> {
+  // The init boots (a whole Bun start) while we make its cgroup; it waits on fd 3 for its orders,
+  // which are sent only once it is in the cgroup, so limits hold from its first instruction.
+  const init = spawnInit(opts.interactive ?? false);
+  const ordersFd = init.stdio[3] as unknown as number;
+  const forward = FORWARDED.map((sig) => [sig, () => init.kill(sig)] as const);
+  for (const [sig, fn] of forward) process.on(sig, fn);
   const cgroup = openCgroup({ id: opts.id, parent: opts.cgroupParent ?? opts.spec.linux.cgroupsPath });
-  cgroup.create(opts.spec.linux.resources ?? {});
   try {
-    const init = spawnInit(opts.interactive ?? false);
-    const ordersFd = init.stdio[3] as unknown as number;
-    const forward = FORWARDED.map((sig) => [sig, () => init.kill(sig)] as const);
-    for (const [sig, fn] of forward) process.on(sig, fn);
-    try {
-      // The init blocks on fd 3 until it is in its cgroup: limits hold from its first instruction.
-      cgroup.addProcess(init.pid);
-      sendOrders(ordersFd, { id: opts.id, spec: opts.spec });
-      const status = await init.exited;
-      const failure = readFailure(ordersFd);
-      if (failure) return { exitCode: failure.code, oomKilled: false, initError: failure.error };
-      return { exitCode: status, oomKilled: status === 137 && cgroup.oomKilled() };
-    } finally {
-      for (const [sig, fn] of forward) process.off(sig, fn);
-      closeSync(ordersFd);
-      init.kill("SIGKILL");
-    }
+    cgroup.create(opts.spec.linux.resources ?? {});
+    cgroup.addProcess(init.pid);
+    sendOrders(ordersFd, { id: opts.id, spec: opts.spec });
+    const status = await init.exited;
+    const failure = readFailure(ordersFd);
+    if (failure) return { exitCode: failure.code, oomKilled: false, initError: failure.error };
+    return { exitCode: status, oomKilled: status === 137 && cgroup.oomKilled() };
   } finally {
+    for (const [sig, fn] of forward) process.off(sig, fn);
+    closeSync(ordersFd);
+    if (init.exitCode === null && init.signalCode === null) {
+      init.kill("SIGKILL");
+      await init.exited;
+    }
     cgroup.destroy();
   }
 }

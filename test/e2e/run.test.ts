@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { hostname } from "node:os";
 import { readFileSync } from "node:fs";
-import { containerCgroupDir, expectHostUnchanged, hostSnapshot, mydocker, namespacesOf, ROOTFS, startContainer, type HostSnapshot } from "./helpers";
+import { containerCgroupDir, expectHostUnchanged, hostSnapshot, MYDOCKER, mydocker, namespacesOf, PROJECT, ROOTFS, startContainer, type HostSnapshot } from "./helpers";
 
 let before: HostSnapshot;
 beforeEach(() => {
@@ -215,4 +215,32 @@ describe("concurrency", () => {
 test("the rootfs used is the project's rootfs/ by default", async () => {
   const r = await mydocker(["run", "cat", "/etc/passwd"]);
   expect(r.stdout).toBe(readFileSync(`${ROOTFS}/etc/passwd`, "utf8"));
+});
+
+describe("the same container three ways", () => {
+  test("`bun run src/cli.ts run` behaves as the compiled binary", async () => {
+    const proc = Bun.spawn(["bun", "run", "src/cli.ts", "run", "-h", "viabun", "sh", "-c", "echo $$ $(hostname); exit 4"], {
+      cwd: PROJECT,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { PATH: process.env.PATH! },
+    });
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(err).toBe("");
+    expect(out).toBe("1 viabun\n");
+    expect(code).toBe(4);
+  });
+
+  test("-ti on a terminal gives an interactive shell (as `make run` does)", async () => {
+    // script(1) gives mydocker a real terminal on its stdin/stdout.
+    const proc = Bun.spawn(["script", "-qec", `${MYDOCKER} run -ti /bin/sh`, "/dev/null"], {
+      stdin: Buffer.from("echo in-$((6*7)) $TERM\nexit 7\n"),
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { PATH: process.env.PATH!, TERM: "dumb" },
+    });
+    const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    expect(out).toContain("in-42 xterm");
+    expect(code).toBe(7);
+  });
 });

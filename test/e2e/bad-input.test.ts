@@ -1,0 +1,59 @@
+// Bad input: one line on stderr naming the problem, a non-zero exit (125, or 126/127 for the
+// command), and the host exactly as before — no mount, cgroup, process or rootfs change.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expectHostUnchanged, hostSnapshot, mydocker, MYDOCKER } from "./helpers";
+
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), "mydocker-badinput-"));
+  writeFileSync(join(scratch, "a-file"), "not a directory\n");
+  mkdirSync(join(scratch, "empty-root"));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const cases: [what: string, args: () => string[], code: number, names: RegExp][] = [
+  ["rootfs missing", () => ["run", "--rootfs", join(scratch, "nope"), "sh"], 125, /rootfs .*nope does not exist/],
+  ["rootfs not a directory", () => ["run", "--rootfs", join(scratch, "a-file"), "sh"], 125, /rootfs .*a-file is not a directory/],
+  ["rootfs without the command", () => ["run", "--rootfs", join(scratch, "empty-root"), "/bin/sh"], 127, /\/bin\/sh: no such file/],
+  ["command not in the rootfs' PATH", () => ["run", "no-such-command"], 127, /no-such-command: executable file not found in \$PATH/],
+  ["-m 10x", () => ["run", "-m", "10x", "sh"], 125, /invalid --memory "10x"/],
+  ["-m 0", () => ["run", "-m", "0", "sh"], 125, /invalid --memory "0": must be greater than 0/],
+  ["--cpus -1", () => ["run", "--cpus", "-1", "sh"], 125, /invalid --cpus "-1"/],
+  ["--cpuset-cpus 99", () => ["run", "--cpuset-cpus", "99", "sh"], 125, /CPU 99 does not exist/],
+  ["--cpu-shares 1", () => ["run", "--cpu-shares", "1", "sh"], 125, /invalid --cpu-shares "1"/],
+  ["--pids-limit ten", () => ["run", "--pids-limit", "ten", "sh"], 125, /invalid --pids-limit "ten"/],
+  ["a relative --workdir", () => ["run", "-w", "tmp", "sh"], 125, /invalid --workdir "tmp"/],
+  ["an unknown option", () => ["run", "--bogus", "sh"], 125, /unknown flag: --bogus/],
+  ["an unknown short option", () => ["run", "-z", "sh"], 125, /unknown shorthand flag: 'z'/],
+  ["a flag without its value", () => ["run", "-m"], 125, /flag needs an argument: -m/],
+  ["no command", () => ["run", "-ti"], 125, /requires at least 1 argument/],
+  ["an unknown subcommand", () => ["runn", "sh"], 125, /unknown command "runn"/],
+  ["a bad --log-format", () => ["run", "--log-format", "xml", "sh"], 125, /invalid --log-format "xml"/],
+];
+
+describe("bad input to run", () => {
+  for (const [what, args, code, names] of cases) {
+    test(what, async () => {
+      const before = hostSnapshot();
+      const r = await mydocker(args());
+      expect(r.code).toBe(code);
+      expect(r.stdout).toBe("");
+      const lines = r.stderr.trimEnd().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(names);
+      await expectHostUnchanged(before);
+    });
+  }
+
+  test("not root", async () => {
+    const before = hostSnapshot();
+    const proc = Bun.spawn([MYDOCKER, "run", "sh"], { uid: 65534, gid: 65534, stderr: "pipe", stdout: "pipe", env: {} });
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect(code).toBe(125);
+    expect(stderr.trimEnd().split("\n")).toEqual([expect.stringMatching(/must be run as root/)]);
+    await expectHostUnchanged(before);
+  });
+});
