@@ -27,28 +27,30 @@ export interface ContainerExit {
 /** Signals that `mydocker run` passes on to the container instead of dying of them. */
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
 
-export class ContainerError extends Error {}
-
 export async function runContainer(opts: RunOptions): Promise<ContainerExit> {
-  // The init boots (a whole Bun start) while we make its cgroup; it waits on fd 3 for its orders,
-  // which are sent only once it is in the cgroup, so limits hold from its first instruction.
-  const init = spawnInit(opts.interactive ?? false);
-  const ordersFd = init.stdio[3] as unknown as number;
-  const forward = FORWARDED.map((sig) => [sig, () => init.kill(sig)] as const);
-  for (const [sig, fn] of forward) process.on(sig, fn);
   const cgroup = openCgroup({ id: opts.id, parent: opts.cgroupParent ?? opts.spec.linux.cgroupsPath });
+  cgroup.create(opts.spec.linux.resources ?? {});
+  let init: ReturnType<typeof spawnInit> | undefined;
+  const forward = FORWARDED.map((sig) => [sig, () => init?.kill(sig)] as const);
+  for (const [sig, fn] of forward) process.on(sig, fn);
   try {
-    cgroup.create(opts.spec.linux.resources ?? {});
-    cgroup.addProcess(init.pid);
-    sendOrders(ordersFd, { id: opts.id, spec: opts.spec });
-    const status = await init.exited;
-    const failure = readFailure(ordersFd);
-    if (failure) return { exitCode: failure.code, oomKilled: false, initError: failure.error };
-    return { exitCode: status, oomKilled: status === 137 && cgroup.oomKilled() };
+    // The init waits on fd 3 for its orders, sent only once it is in the cgroup: limits hold
+    // from its first instruction.
+    init = spawnInit(opts.interactive ?? false);
+    const ordersFd = init.stdio[3] as unknown as number;
+    try {
+      cgroup.addProcess(init.pid);
+      sendOrders(ordersFd, { id: opts.id, spec: opts.spec });
+      const status = await init.exited;
+      const failure = readFailure(ordersFd);
+      if (failure) return { exitCode: failure.code, oomKilled: false, initError: failure.error };
+      return { exitCode: status, oomKilled: status === 137 && cgroup.oomKilled() };
+    } finally {
+      closeSync(ordersFd);
+    }
   } finally {
     for (const [sig, fn] of forward) process.off(sig, fn);
-    closeSync(ordersFd);
-    if (init.exitCode === null && init.signalCode === null) {
+    if (init && init.exitCode === null && init.signalCode === null) {
       init.kill("SIGKILL");
       await init.exited;
     }
