@@ -1,4 +1,23 @@
+// Where mydocker keeps things. Each can be moved (tests give every run its own).
 import { dirname, resolve } from "node:path";
+
+const overrides: { root?: string; dataRoot?: string } = {};
+
+/** Global `--root` / `--data-root` flags win over the environment. */
+export function setRoots(o: { root?: string; dataRoot?: string }): void {
+  if (o.root !== undefined) overrides.root = resolve(o.root);
+  if (o.dataRoot !== undefined) overrides.dataRoot = resolve(o.dataRoot);
+}
+
+/** Per-container state (config.json, state.json, logs): `--root`, $MYDOCKER_ROOT, /run/mydocker. */
+export function runtimeRoot(): string {
+  return overrides.root ?? resolve(process.env.MYDOCKER_ROOT || "/run/mydocker");
+}
+
+/** Images, layers, volumes: `--data-root`, $MYDOCKER_DATA_ROOT, /var/lib/mydocker. */
+export function dataRoot(): string {
+  return overrides.dataRoot ?? resolve(process.env.MYDOCKER_DATA_ROOT || "/var/lib/mydocker");
+}
 
 /**
  * The rootfs used when `--rootfs` is not given: $MYDOCKER_ROOTFS, else `rootfs/` of the project

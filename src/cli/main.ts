@@ -4,16 +4,23 @@ import { defineCommand, renderUsage, type CommandDef } from "citty";
 import { splitArgs, UsageError } from "./argv";
 import { InvalidValue } from "../units";
 import { configureLog, log } from "../log";
+import { setRoots } from "../paths";
+import { imageCommands } from "../commands/images";
+import { lifecycleCommands } from "../commands/lifecycle";
 
 const VERSION = "0.1.0";
 
 const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
   run: () => import("../commands/run").then((m) => m.default),
+  ...lifecycleCommands,
+  ...imageCommands,
 };
 
 const globalArgs = {
   "log-level": { type: "string", valueHint: "info", description: "error, warn, info, debug" },
   "log-format": { type: "string", valueHint: "text", description: "text or json" },
+  root: { type: "string", valueHint: "/run/mydocker", description: "Container state directory ($MYDOCKER_ROOT)" },
+  "data-root": { type: "string", valueHint: "/var/lib/mydocker", description: "Images, layers and volumes ($MYDOCKER_DATA_ROOT)" },
   version: { type: "boolean", alias: "v", description: "Print the version" },
 } as const;
 
@@ -23,13 +30,16 @@ export const mainCommand = defineCommand({
   subCommands,
 });
 
-/** Exit status of runtime errors, as docker run uses it. */
-const EXIT_RUNTIME_ERROR = 125;
+/** Exit status of errors: docker run (and create) use 125 so the command's own codes stay readable; the rest 1. */
+const exitCodeOfErrors = (command: string | undefined) => (command === "run" || command === "create" ? 125 : 1);
 
 export async function main(argv: string[]): Promise<void> {
+  let command: string | undefined;
   try {
     const { options, rest, help } = splitArgs(argv, globalArgs);
+    command = rest[0];
     configureLog({ level: options["log-level"] as string, format: options["log-format"] as string });
+    setRoots({ root: options.root as string | undefined, dataRoot: options["data-root"] as string | undefined });
     if (options.version) return void console.log(`mydocker version ${VERSION}`);
     const [name, ...args] = rest;
     if (!name || help) return void console.log(await renderUsage(mainCommand));
@@ -40,14 +50,14 @@ export async function main(argv: string[]): Promise<void> {
     if (own.help) return void console.log(await renderUsage(cmd, mainCommand));
     await cmd.run!({ rawArgs: args, args: { _: [] } as any, cmd });
   } catch (e) {
-    fail(e);
+    fail(e, exitCodeOfErrors(command));
   }
 }
 
-function fail(e: unknown): never {
+function fail(e: unknown, exitCode: number): never {
   const known = e instanceof UsageError || e instanceof InvalidValue || (e as Error)?.name === "SyscallError";
   const message = e instanceof Error ? e.message : String(e);
   log().error(message);
   if (!known && e instanceof Error && e.stack) log().debug(e.stack);
-  process.exit(EXIT_RUNTIME_ERROR);
+  process.exit(exitCode);
 }

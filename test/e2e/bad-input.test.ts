@@ -30,7 +30,7 @@ const cases: [what: string, args: () => string[], code: number, names: RegExp][]
   ["an unknown short option", () => ["run", "-z", "sh"], 125, /unknown shorthand flag: 'z'/],
   ["a flag without its value", () => ["run", "-m"], 125, /flag needs an argument: -m/],
   ["no command", () => ["run", "-ti"], 125, /requires at least 1 argument/],
-  ["an unknown subcommand", () => ["runn", "sh"], 125, /unknown command "runn"/],
+  ["an unknown subcommand (exit 1, as docker)", () => ["runn", "sh"], 1, /unknown command "runn"/],
   ["a bad --log-format", () => ["run", "--log-format", "xml", "sh"], 125, /invalid --log-format "xml"/],
 ];
 
