@@ -39,16 +39,25 @@ export function setns(fd: number, nstype: number): void {
 }
 
 /**
- * Runs `fn` with the calling thread's children born into new namespaces of `flags` (only those
- * that act on children, i.e. CLONE_NEWPID), then returns the thread to where it was. A thread
- * left with a new pid_for_children breaks Bun: the next spawn after that namespace's init exits
- * fails with ENOMEM (see pid_namespaces(7)).
+ * Runs `fn` with the calling thread's children born into a PID namespace — a new one, or the one
+ * at `join` (a /proc/PID/ns/pid file) — then returns the thread to where it was. Only children
+ * move: a process never changes its own PID namespace (pid_namespaces(7)). A thread left with a
+ * foreign pid_for_children breaks Bun: its next spawn after that namespace's init exits fails
+ * with ENOMEM.
  */
-export function withChildNamespace<T>(type: "pid", fn: () => T): T {
+export function withChildNamespace<T>(type: "pid", fn: () => T, join?: string): T {
   const { flag, file } = NAMESPACES[type];
   const home = openSync(`/proc/thread-self/ns/${file}`, "r");
   try {
-    unshare(flag);
+    if (join === undefined) unshare(flag);
+    else {
+      const target = openSync(join, "r");
+      try {
+        setns(target, flag);
+      } finally {
+        closeSync(target);
+      }
+    }
     try {
       return fn();
     } finally {

@@ -41,6 +41,18 @@ export function setCloexec(fd: number): void {
   check("fcntl F_SETFD", sym().fcntl(fd, F_SETFD, flags | FD_CLOEXEC));
 }
 
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+/**
+ * Makes reads on `fd` wait for data. Bun creates the parent's end of a spawn's extra socketpair
+ * non-blocking (for its event loop); a synchronous handshake on it needs it blocking.
+ */
+export function setBlocking(fd: number): void {
+  const flags = check("fcntl F_GETFL", sym().fcntl(fd, F_GETFL, 0));
+  check("fcntl F_SETFL", sym().fcntl(fd, F_SETFL, flags & ~O_NONBLOCK));
+}
+
 /** A NULL-terminated char* array; `keep` holds the strings alive until the call returns. */
 function cArray(items: string[], keep: Buffer[]): BigUint64Array {
   const arr = new BigUint64Array(items.length + 1);

@@ -1,5 +1,5 @@
 // `mydocker run [OPTIONS] COMMAND [ARG...]`: builds an OCI config from docker-style flags and runs it.
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync, readFileSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { splitArgs, UsageError, type OptionValues } from "../cli/argv";
@@ -8,9 +8,19 @@ import { newContainerId, shortId } from "../ids";
 import { buildSpec, type Spec } from "../spec";
 import { parseCpus, parseCpuset, parseInteger, parseMemory } from "../units";
 import { configureLog, log } from "../log";
-import { defaultRootfs } from "../paths";
+import { dataRoot, defaultRootfs, runtimeRoot } from "../paths";
+import { createContainerRecord, type ContainerState } from "../state/store";
+import { bootId } from "../state/proc";
+import type { StartedContainer } from "../engine/container";
+import type { Outcome } from "../engine/supervise";
+import { CLEAN_ENV, selfCommand } from "../engine/self";
+import { setBlocking } from "../../ffi/process";
+import type { MonitorReport } from "./monitor";
 
 export const runArgs = {
+  detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
+  name: { type: "string", description: "Name the container (default: a generated one)" },
+  rm: { type: "boolean", description: "Remove the container when it exits" },
   interactive: { type: "boolean", alias: "i", description: "Keep STDIN attached" },
   tty: { type: "boolean", alias: "t", description: "Mark the process as having a terminal (TERM=xterm)" },
   rootfs: { type: "string", description: "Root filesystem directory (default: the project's rootfs/ or $MYDOCKER_ROOTFS)" },
@@ -34,21 +44,85 @@ export default defineCommand({
     const { options, rest } = splitArgs(rawArgs, runArgs);
     configureLog({ level: options["log-level"] as string, format: options["log-format"] as string });
     if (rest.length === 0) throw new UsageError(`"run" requires at least 1 argument: COMMAND`);
+    if (options.detach && options.tty) throw new UsageError("-d and -t cannot be combined: a detached container has no terminal to attach");
     if (process.getuid?.() !== 0) throw new UsageError("mydocker run must be run as root");
     const id = newContainerId();
     const spec = specFromOptions(id, options, rest);
-    const { runContainer } = await import("../engine/container");
-    const exit = await runContainer({
-      id,
+    const state = createContainerRecord(
+      {
+        id,
+        name: options.name as string | undefined,
+        status: "created",
+        oomKilled: false,
+        created: new Date().toISOString(),
+        command: rest,
+        image: spec.root.path,
+        rootfs: spec.root.path,
+        detached: options.detach === true,
+        autoRemove: options.rm === true,
+        cgroup: { parent: options["cgroup-parent"] as string | undefined, selfCgroup: readFileSync("/proc/self/cgroup", "utf8") },
+        bootId: bootId(),
+      },
       spec,
-      interactive: options.interactive === true,
-      cgroupParent: options["cgroup-parent"] as string | undefined,
-    });
-    if (exit.initError) log().error(exit.initError);
-    if (exit.oomKilled) log().error(`container ${shortId(id)} was OOM-killed (memory limit ${options.memory})`);
-    process.exitCode = exit.exitCode;
+    );
+    const outcome = options.detach ? await startDetached(state) : await runInForeground(state, spec, options.interactive === true);
+    if (outcome.error) log().error(outcome.error);
+    if (outcome.oomKilled) log().error(`container ${shortId(id)} was OOM-killed (memory limit ${options.memory})`);
+    process.exitCode = outcome.exitCode;
   },
 });
+
+/** Signals that `mydocker run` passes on to its container instead of dying of them. */
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+
+async function runInForeground(state: ContainerState, spec: Spec, interactive: boolean): Promise<Outcome> {
+  const { superviseContainer } = await import("../engine/supervise");
+  let container: StartedContainer | undefined;
+  const forward = FORWARDED.map((sig) => [sig, () => container?.init.kill(sig)] as const);
+  for (const [sig, fn] of forward) process.on(sig, fn);
+  try {
+    return await superviseContainer(state, spec, {
+      stdio: [interactive ? "inherit" : "ignore", "inherit", "inherit"],
+      onRunning: (c) => (container = c),
+    });
+  } finally {
+    for (const [sig, fn] of forward) process.off(sig, fn);
+  }
+}
+
+/**
+ * `run -d`: a `mydocker monitor` process in its own session supervises the container; we wait
+ * only until it reports that the command runs (or why it could not), then print the id.
+ */
+async function startDetached(state: ContainerState): Promise<Outcome> {
+  const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", state.id), {
+    stdio: ["ignore", "ignore", "ignore", "pipe"],
+    env: CLEAN_ENV,
+    cwd: "/",
+    detached: true,
+  });
+  const reportFd = monitor.stdio[3] as unknown as number;
+  setBlocking(reportFd);
+  const report = readReport(reportFd);
+  closeSync(reportFd);
+  monitor.unref();
+  if (!report) return { exitCode: 125, oomKilled: false, error: "the container's monitor died before it reported" };
+  if (!report.ok) return { exitCode: report.code, oomKilled: false, error: report.error };
+  console.log(state.id);
+  return { exitCode: 0, oomKilled: false };
+}
+
+function readReport(fd: number): MonitorReport | undefined {
+  const buf = Buffer.alloc(64 * 1024);
+  let text = "";
+  for (;;) {
+    const n = readSync(fd, buf);
+    if (n === 0) break;
+    text += buf.subarray(0, n).toString();
+    if (text.endsWith("\n")) break;
+  }
+  return text ? (JSON.parse(text) as MonitorReport) : undefined;
+}
 
 /** Docker flags -> OCI config. Throws a one-line error on bad input; touches nothing. */
 export function specFromOptions(id: string, o: OptionValues, command: string[]): Spec {

@@ -1,71 +1,121 @@
-// Runs one container from an OCI config: cgroup, init process, orders, wait, teardown.
-// Free of CLI concerns: the docker-like `run` and the OCI command line both come through here.
-import { readSync, writeSync, closeSync } from "node:fs";
-import { withChildNamespace } from "../../ffi/namespaces";
-import { openCgroup, type Cgroup } from "../cgroups";
+// Starts one container from an OCI config and waits for it: cgroup, init process, orders,
+// teardown. Free of CLI and state concerns: `run` (foreground), `mydocker monitor` (detached) and
+// the OCI command line all come through here.
+import { closeSync, readSync, rmdirSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { NAMESPACES, withChildNamespace, type NamespaceType } from "../../ffi/namespaces";
+import { setBlocking } from "../../ffi/process";
+import { openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
 import type { InitFailure, InitOrders } from "../init/init";
+import { putOldName } from "../init/layout";
 import type { Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
 
-export interface RunOptions {
+export type StdioPlan = ["inherit" | "ignore" | "pipe", "inherit" | "pipe", "inherit" | "pipe"];
+
+export interface StartOptions {
   id: string;
   spec: Spec;
-  /** attach our stdin to the container (docker -i); otherwise it reads /dev/null */
-  interactive?: boolean;
-  /** --cgroup-parent */
-  cgroupParent?: string;
+  /** stdin, stdout, stderr of the container's command */
+  stdio: StdioPlan;
+  /** where the cgroup goes; see openCgroup */
+  cgroup: Omit<CgroupOptions, "id">;
+}
+
+export interface StartedContainer {
+  id: string;
+  rootfs: string;
+  pid: number;
+  init: Subprocess<"inherit" | "ignore" | "pipe", "inherit" | "pipe", "inherit" | "pipe">;
+  cgroup: Cgroup;
 }
 
 export interface ContainerExit {
-  /** the command's status; 128+N for a signal; 125/126/127 when the init failed */
+  /** the command's status; 128+N for a signal */
   exitCode: number;
   oomKilled: boolean;
-  /** set when the container never ran its command */
-  initError?: string;
 }
 
-/** Signals that `mydocker run` passes on to the container instead of dying of them. */
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
-
-export async function runContainer(opts: RunOptions): Promise<ContainerExit> {
-  const cgroup = openCgroup({ id: opts.id, parent: opts.cgroupParent ?? opts.spec.linux.cgroupsPath });
-  cgroup.create(opts.spec.linux.resources ?? {});
-  let init: ReturnType<typeof spawnInit> | undefined;
-  const forward = FORWARDED.map((sig) => [sig, () => init?.kill(sig)] as const);
-  for (const [sig, fn] of forward) process.on(sig, fn);
-  try {
-    // The init waits on fd 3 for its orders, sent only once it is in the cgroup: limits hold
-    // from its first instruction.
-    init = spawnInit(opts.interactive ?? false);
-    const ordersFd = init.stdio[3] as unknown as number;
-    try {
-      cgroup.addProcess(init.pid);
-      sendOrders(ordersFd, { id: opts.id, spec: opts.spec });
-      const status = await init.exited;
-      const failure = readFailure(ordersFd);
-      if (failure) return { exitCode: failure.code, oomKilled: false, initError: failure.error };
-      return { exitCode: status, oomKilled: status === 137 && cgroup.oomKilled() };
-    } finally {
-      closeSync(ordersFd);
-    }
-  } finally {
-    for (const [sig, fn] of forward) process.off(sig, fn);
-    if (init && init.exitCode === null && init.signalCode === null) {
-      init.kill("SIGKILL");
-      await init.exited;
-    }
-    cgroup.destroy();
+/** The init never reached the user's command: `code` is 125 (runtime), 126 or 127. */
+export class StartError extends Error {
+  constructor(message: string, readonly code: number) {
+    super(message);
   }
 }
 
-/** Starts `mydocker init` as PID 1 of a new PID namespace, with a socket on its fd 3. */
-function spawnInit(interactive: boolean) {
-  return withChildNamespace("pid", () =>
-    Bun.spawn(selfCommand("init"), {
-      stdio: [interactive ? "inherit" : "ignore", "inherit", "inherit", "pipe"],
-      env: CLEAN_ENV,
-    }),
-  );
+/**
+ * Creates the cgroup, spawns the init into a new PID namespace, moves it into the cgroup, sends
+ * its orders, and returns once the init has exec'd the command (fd 3 closes on execve). Throws
+ * StartError, leaving nothing behind, when any step fails.
+ */
+export function startContainer(opts: StartOptions): StartedContainer {
+  const cgroup = openCgroup({ id: opts.id, ...opts.cgroup });
+  cgroup.create(opts.spec.linux.resources ?? {});
+  try {
+    const init = launchInit(opts.stdio, cgroup, { id: opts.id, spec: opts.spec });
+    return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup };
+  } catch (e) {
+    teardown({ id: opts.id, rootfs: opts.spec.root.path, cgroup });
+    throw e;
+  }
+}
+
+export interface ExecOptions {
+  /** the container's init, as the host sees it */
+  pid: number;
+  cgroup: Cgroup;
+  process: Spec["process"];
+  namespaces: NamespaceType[];
+  stdio: StdioPlan;
+}
+
+/** Runs a process in a running container: its namespaces, its cgroup, its root. */
+export function execInContainer(opts: ExecOptions): StartedContainer["init"] {
+  const joined = opts.namespaces.filter((t) => t !== "pid").map((type) => ({ type, path: `/proc/${opts.pid}/ns/${NAMESPACES[type].file}` }));
+  return launchInit(opts.stdio, opts.cgroup, { exec: { process: opts.process, namespaces: joined } }, `/proc/${opts.pid}/ns/pid`);
+}
+
+/**
+ * Spawns `mydocker init` as a child in a PID namespace (new, or the one at `pidNamespace`), moves
+ * it into `cgroup`, sends `orders` and waits until it has exec'd the command.
+ */
+function launchInit(stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNamespace?: string): StartedContainer["init"] {
+  const init = withChildNamespace(
+    "pid",
+    () => Bun.spawn(selfCommand("init"), { stdio: [...stdio, "pipe"], env: CLEAN_ENV }),
+    pidNamespace,
+  ) as StartedContainer["init"];
+  const ordersFd = init.stdio[3] as unknown as number;
+  try {
+    setBlocking(ordersFd);
+    // The init waits on fd 3 for its orders, sent only once it is in the cgroup: limits hold
+    // from its first instruction.
+    cgroup.addProcess(init.pid);
+    sendOrders(ordersFd, orders);
+    const failure = awaitExec(ordersFd);
+    if (failure) throw new StartError(failure.error, failure.code);
+    return init;
+  } catch (e) {
+    init.kill("SIGKILL");
+    throw e instanceof StartError ? e : new StartError((e as Error).message, 125);
+  } finally {
+    closeSync(ordersFd);
+  }
+}
+
+/** Waits for the container's PID 1 to exit (its namespace dies with it). */
+export async function waitForExit(c: StartedContainer): Promise<ContainerExit> {
+  const exitCode = await c.init.exited;
+  return { exitCode, oomKilled: exitCode === 137 && c.cgroup.oomKilled() };
+}
+
+/** Removes what the container used on the host. Idempotent. */
+export function teardown(c: { id: string; rootfs: string; cgroup: Cgroup }): void {
+  c.cgroup.destroy();
+  try {
+    rmdirSync(join(c.rootfs, putOldName(c.id))); // only there when the init was killed mid-pivot
+  } catch {}
 }
 
 function sendOrders(fd: number, orders: InitOrders): void {
@@ -74,23 +124,31 @@ function sendOrders(fd: number, orders: InitOrders): void {
   try {
     while (off < data.length) off += writeSync(fd, data, off);
   } catch {
-    // The init died before reading: its exit status tells why.
+    // The init died before reading: awaitExec sees it.
   }
 }
 
-/** After the init exits: a failure line if it never reached execve, else nothing (fd closed on exec). */
-function readFailure(fd: number): InitFailure | undefined {
+/**
+ * Blocks until the init either reports a failure on fd 3 or execs the command, which closes its
+ * end (fd 3 is close-on-exec). Both happen within milliseconds of the orders.
+ */
+function awaitExec(fd: number): InitFailure | undefined {
+  const chunks: Buffer[] = [];
   const buf = Buffer.alloc(64 * 1024);
-  let n = 0;
-  try {
-    n = readSync(fd, buf);
-  } catch {
-    return undefined;
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf);
+    } catch (e) {
+      return { error: `init: ${(e as Error).message}`, code: 125 };
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
   }
-  if (n === 0) return undefined;
+  if (chunks.length === 0) return undefined;
   try {
-    return JSON.parse(buf.subarray(0, n).toString()) as InitFailure;
+    return JSON.parse(Buffer.concat(chunks).toString()) as InitFailure;
   } catch {
-    return undefined;
+    return { error: "init: unreadable report on fd 3", code: 125 };
   }
 }

@@ -5,20 +5,29 @@
 //
 // Only synchronous calls here: they run on this (the JS) thread, which is the thread whose
 // namespaces change; Bun's other threads stay where they were and die at execve.
-import { closeSync, existsSync, mkdirSync, readSync, rmdirSync, statSync, symlinkSync, writeSync, accessSync, constants } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmdirSync, statSync, symlinkSync, writeSync, accessSync, constants } from "node:fs";
 import { SyscallError } from "../../ffi/errno";
 import * as M from "../../ffi/mount";
-import { NAMESPACES, unshare } from "../../ffi/namespaces";
+import { CLONE_FS, NAMESPACES, setns, unshare, type NamespaceType } from "../../ffi/namespaces";
 import { setLinkUp } from "../../ffi/net";
 import { S_IFCHR, chdir, execve, makedev, mknod, sethostname, setCloexec, umask } from "../../ffi/process";
 import type { Mount, Spec } from "../spec";
 import { DEFAULT_PATH } from "../spec";
+import { putOldName } from "./layout";
 import { parseMountOptions } from "./options";
 
-/** What the parent writes to fd 3: one JSON line. */
-export interface InitOrders {
+/** What the parent writes to fd 3: one JSON line. Start a new container, or join a running one. */
+export type InitOrders = CreateOrders | { exec: ExecOrders };
+
+export interface CreateOrders {
   id: string;
   spec: Spec;
+}
+
+/** `mydocker exec`: the command, and the namespaces to join (files under /proc/PID/ns). */
+export interface ExecOrders {
+  process: Spec["process"];
+  namespaces: { type: NamespaceType; path: string }[];
 }
 
 /** What the init writes back on failure, before exiting with `code`. */
@@ -53,14 +62,14 @@ export function main(): never {
     return fail(new InitError(`init: cannot read orders on fd 3: ${(e as Error).message}`));
   }
   try {
-    return startContainer(orders);
+    return "exec" in orders ? joinContainer(orders.exec) : startContainer(orders);
   } catch (e) {
     return fail(e);
   }
 }
 
 /** The container start, step by step. */
-function startContainer({ id, spec }: InitOrders): never {
+function startContainer({ id, spec }: CreateOrders): never {
   const rootfs = spec.root.path;
   // 1. New namespaces for this thread (the PID namespace was made by the parent: a process
   //    cannot change its own, see pid_namespaces(7)). The cgroup namespace is made now that the
@@ -72,7 +81,7 @@ function startContainer({ id, spec }: InitOrders): never {
   // 3. pivot_root(2) needs the new root to be a mount point: bind-mount the rootfs onto itself.
   M.mount(rootfs, rootfs, null, M.MS_BIND | M.MS_REC);
   // 4. Pivot into it, parking the old root in a temporary directory.
-  const putOld = `.pivot_root-${id.slice(0, 12)}`;
+  const putOld = putOldName(id);
   mkdirSync(`${rootfs}/${putOld}`, { mode: 0o700 });
   try {
     M.pivotRoot(rootfs, `${rootfs}/${putOld}`);
@@ -90,16 +99,38 @@ function startContainer({ id, spec }: InitOrders): never {
   if (spec.hostname) sethostname(spec.hostname);
   setLinkUp("lo");
   // 8. Become the command.
-  const env = spec.process.env;
-  const path = lookPath(spec.process.args[0], env);
-  chdirWorkdir(spec.process.cwd);
+  return becomeCommand(spec.process, { makeWorkdir: true });
+}
+
+/**
+ * `mydocker exec`: the parent made us in the container's PID namespace and moved us into its
+ * cgroup; join the rest. setns(2) into a mount namespace is refused (EINVAL) to a thread that
+ * shares its filesystem attributes with others, as every thread of a Bun process does: unshare
+ * CLONE_FS first. Joining the mount namespace also moves our root and cwd to its root.
+ */
+function joinContainer(orders: ExecOrders): never {
+  unshare(CLONE_FS);
+  const fds = orders.namespaces.map((ns) => ({ type: ns.type, fd: openSync(ns.path, "r") }));
+  for (const { type, fd } of fds) {
+    setns(fd, NAMESPACES[type].flag);
+    closeSync(fd);
+  }
+  return becomeCommand(orders.process, { makeWorkdir: false });
+}
+
+/** PATH lookup inside the container, working directory, execve. */
+function becomeCommand(proc: Spec["process"], opts: { makeWorkdir: boolean }): never {
+  const path = lookPath(proc.args[0], proc.env);
+  // `run -w` makes a missing directory, as docker does; `exec -w` does not
+  if (opts.makeWorkdir) mkdirSync(proc.cwd, { recursive: true, mode: 0o755 });
+  chdir(proc.cwd);
   umask(0o022);
   setCloexec(ORDERS_FD);
   try {
-    return execve(path, spec.process.args, env);
+    return execve(path, proc.args, proc.env);
   } catch (e) {
     const code = e instanceof SyscallError && (e.code === "ENOENT" || e.code === "ENOTDIR") ? 127 : 126;
-    throw new InitError(`exec ${spec.process.args[0]}: ${(e as SyscallError).code}`, code);
+    throw new InitError(`exec ${proc.args[0]}: ${(e as SyscallError).code}`, code);
   }
 }
 
@@ -141,11 +172,6 @@ function lookPath(cmd: string | undefined, env: string[]): string {
     } catch {}
   }
   throw new InitError(`exec ${cmd}: executable file not found in $PATH`, 127);
-}
-
-function chdirWorkdir(cwd: string): void {
-  mkdirSync(cwd, { recursive: true, mode: 0o755 });
-  chdir(cwd);
 }
 
 function rmdirQuietly(path: string): void {

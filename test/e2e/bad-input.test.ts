@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expectHostUnchanged, hostSnapshot, mydocker, MYDOCKER } from "./helpers";
+import { expectHostUnchanged, hostSnapshot, mydocker, MYDOCKER, testEnv } from "./helpers";
 
 let scratch: string;
 beforeAll(() => {
@@ -50,7 +50,7 @@ describe("bad input to run", () => {
 
   test("not root", async () => {
     const before = hostSnapshot();
-    const proc = Bun.spawn([MYDOCKER, "run", "sh"], { uid: 65534, gid: 65534, stderr: "pipe", stdout: "pipe", env: {} });
+    const proc = Bun.spawn([MYDOCKER, "run", "sh"], { uid: 65534, gid: 65534, stderr: "pipe", stdout: "pipe", env: testEnv() });
     const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
     expect(code).toBe(125);
     expect(stderr.trimEnd().split("\n")).toEqual([expect.stringMatching(/must be run as root/)]);

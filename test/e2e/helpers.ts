@@ -1,6 +1,7 @@
 // Shared by the e2e tests: run the compiled ./mydocker as a user would, and take a picture of
 // everything a container could leave on the host (mounts, cgroups, rootfs, processes).
-import { existsSync, readdirSync, readFileSync, readlinkSync, lstatSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect } from "bun:test";
 
@@ -10,6 +11,15 @@ export const ROOTFS = join(PROJECT, "rootfs");
 
 if (!existsSync(MYDOCKER)) throw new Error(`${MYDOCKER} is missing: run \`make build\` (make test does it)`);
 if (!existsSync(join(ROOTFS, "bin/busybox"))) throw new Error(`${ROOTFS} has no busybox: run \`make rootfs\``);
+
+/** The tests' own state and data roots (so they never touch /run/mydocker), removed at exit. */
+export const TEST_ROOT = mkdtempSync(join(tmpdir(), "mydocker-test-root-"));
+export const TEST_DATA_ROOT = mkdtempSync(join(tmpdir(), "mydocker-test-data-"));
+process.on("exit", () => {
+  rmSync(TEST_ROOT, { recursive: true, force: true });
+  rmSync(TEST_DATA_ROOT, { recursive: true, force: true });
+});
+export const testEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", MYDOCKER_ROOT: TEST_ROOT, MYDOCKER_DATA_ROOT: TEST_DATA_ROOT });
 
 export interface Result {
   code: number;
@@ -29,7 +39,7 @@ export async function mydocker(args: string[], opts: RunOptions = {}): Promise<R
     stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
     stdout: "pipe",
     stderr: "pipe",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...opts.env },
+    env: { ...testEnv(), ...opts.env },
     timeout: opts.timeoutMs ?? 30_000,
   });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
@@ -38,7 +48,7 @@ export async function mydocker(args: string[], opts: RunOptions = {}): Promise<R
 
 /** A container left running in the background; read its output line by line. */
 export function startContainer(args: string[]) {
-  const proc = Bun.spawn([MYDOCKER, ...args], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/bin:/bin" } });
+  const proc = Bun.spawn([MYDOCKER, ...args], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: testEnv() });
   const reader = proc.stdout.getReader();
   let buffered = "";
   const decoder = new TextDecoder();

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { hostname } from "node:os";
 import { readFileSync } from "node:fs";
-import { containerCgroupDir, expectHostUnchanged, hostSnapshot, MYDOCKER, mydocker, namespacesOf, PROJECT, ROOTFS, startContainer, type HostSnapshot } from "./helpers";
+import { containerCgroupDir, expectHostUnchanged, hostSnapshot, MYDOCKER, mydocker, namespacesOf, PROJECT, ROOTFS, startContainer, testEnv, type HostSnapshot } from "./helpers";
 
 let before: HostSnapshot;
 beforeEach(() => {
@@ -223,7 +223,7 @@ describe("the same container three ways", () => {
       cwd: PROJECT,
       stdout: "pipe",
       stderr: "pipe",
-      env: { PATH: process.env.PATH! },
+      env: testEnv(),
     });
     const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     expect(err).toBe("");
@@ -237,7 +237,7 @@ describe("the same container three ways", () => {
       stdin: Buffer.from("echo in-$((6*7)) $TERM\nexit 7\n"),
       stdout: "pipe",
       stderr: "pipe",
-      env: { PATH: process.env.PATH!, TERM: "dumb" },
+      env: { ...testEnv(), TERM: "dumb" },
     });
     const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
     expect(out).toContain("in-42 xterm");

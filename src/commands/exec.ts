@@ -1,0 +1,55 @@
+// `mydocker exec [-i] [-t] [-e K=V] [-w DIR] NAME COMMAND [ARG...]`: a process in all of a running
+// container's namespaces, its cgroup, its root and working directory, with its environment plus -e.
+import { defineCommand } from "citty";
+import { splitArgs, UsageError } from "../cli/argv";
+import { openCgroup } from "../cgroups";
+import { execInContainer, StartError } from "../engine/container";
+import { findLive } from "../state/live";
+import { readConfig } from "../state/store";
+import { log } from "../log";
+
+const args = {
+  interactive: { type: "boolean", alias: "i", description: "Keep STDIN attached" },
+  tty: { type: "boolean", alias: "t", description: "Allocate a terminal" },
+  env: { type: "string", alias: "e", valueHint: "KEY=VALUE...", description: "Set an environment variable (repeatable)" },
+  workdir: { type: "string", alias: "w", description: "Working directory (default: the container's)" },
+} as const;
+
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+
+export default defineCommand({
+  meta: { name: "exec", description: "Run a command in a running container" },
+  args: { ...args, container: { type: "positional", required: true }, command: { type: "positional", required: true } },
+  async run({ rawArgs }) {
+    const { options, rest } = splitArgs(rawArgs, args);
+    if (rest.length < 2) throw new UsageError(`"exec" requires at least 2 arguments: CONTAINER COMMAND [ARG...]`);
+    const [ref, ...command] = rest as [string, ...string[]];
+    const s = findLive(ref);
+    if (s.status === "paused") throw new UsageError(`container ${ref} is paused: unpause it first`);
+    if (s.status !== "running") throw new UsageError(`container ${ref} is not running`);
+    const workdir = options.workdir as string | undefined;
+    if (workdir !== undefined && !workdir.startsWith("/")) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
+    const spec = readConfig(s.id);
+    const env = new Map(spec.process.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv]));
+    for (const kv of (options.env as string[] | undefined) ?? []) env.set(kv.split("=")[0]!, kv.includes("=") ? kv : `${kv}=${process.env[kv] ?? ""}`);
+    if (options.tty) env.set("TERM", "TERM=xterm");
+    let proc;
+    try {
+      proc = execInContainer({
+        pid: s.pid!,
+        cgroup: openCgroup({ id: s.id, parent: s.cgroup.parent, selfCgroup: s.cgroup.selfCgroup }),
+        process: { args: command, env: [...env.values()], cwd: workdir ?? spec.process.cwd, terminal: options.tty === true },
+        namespaces: spec.linux.namespaces.map((n) => n.type),
+        stdio: [options.interactive ? "inherit" : "ignore", "inherit", "inherit"],
+      });
+    } catch (e) {
+      if (!(e instanceof StartError)) throw e;
+      log().error(e.message);
+      return void (process.exitCode = e.code);
+    }
+    const forward = FORWARDED.map((sig) => [sig, () => proc.kill(sig)] as const);
+    for (const [sig, fn] of forward) process.on(sig, fn);
+    process.exitCode = await proc.exited;
+    for (const [sig, fn] of forward) process.off(sig, fn);
+  },
+});

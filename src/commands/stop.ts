@@ -1,0 +1,78 @@
+// `mydocker stop [-t SECONDS] NAME...` and `mydocker kill [-s SIGNAL] NAME...`.
+import { defineCommand } from "citty";
+import { UsageError } from "../cli/argv";
+import { openCgroup } from "../cgroups";
+import { findLive, initAlive, monitorAlive, waitFor } from "../state/live";
+import { signalProcess } from "../state/proc";
+import { readState, type ContainerState } from "../state/store";
+import { finishOrphan } from "../engine/supervise";
+import { parseCommand } from "./args";
+
+const isUp = (s: ContainerState | undefined) => !!s && (s.status === "running" || s.status === "paused");
+
+/**
+ * SIGTERM, then SIGKILL after `graceSeconds`. A PID 1 ignores signals it has no handler for
+ * (pid_namespaces(7)), hence the second step. Returns once the exit is recorded.
+ */
+export async function stopContainer(s: ContainerState, graceSeconds: number): Promise<void> {
+  if (!isUp(s)) return;
+  if (s.status === "paused") thaw(s); // a frozen process acts on no signal until thawed
+  signalProcess(s.pid, s.pidStartTime, "SIGTERM");
+  if (!(await waitFor(s.id, (now) => !now || !initAlive(now), graceSeconds * 1000))) {
+    signalProcess(s.pid, s.pidStartTime, "SIGKILL");
+    await waitFor(s.id, (now) => !now || !initAlive(now), 10_000);
+  }
+  await settle(s);
+}
+
+/** After PID 1 is gone: let the monitor record the exit, or do its work if it is dead. */
+export async function settle(s: ContainerState): Promise<void> {
+  await waitFor(s.id, (now) => !now || now.status === "exited" || !monitorAlive(now), 5_000);
+  const now = readState(s.id);
+  if (now && now.status !== "exited") finishOrphan(now);
+}
+
+function thaw(s: ContainerState): void {
+  openCgroup({ id: s.id, parent: s.cgroup.parent, selfCgroup: s.cgroup.selfCgroup }).setFrozen(false);
+}
+
+const stopArgs = { time: { type: "string", alias: "t", valueHint: "10", description: "Seconds to wait before SIGKILL" } } as const;
+
+export const stop = defineCommand({
+  meta: { name: "stop", description: "Stop running containers (SIGTERM, then SIGKILL)" },
+  args: { ...stopArgs, container: { type: "positional", required: true } },
+  async run({ rawArgs }) {
+    const { options, positionals } = parseCommand("stop", rawArgs, stopArgs, 1, "CONTAINER...");
+    const grace = options.time === undefined ? 10 : Number(options.time);
+    if (!(grace >= 0)) throw new UsageError(`invalid --time "${options.time}": expected seconds`);
+    for (const ref of positionals) {
+      await stopContainer(findLive(ref), grace);
+      console.log(ref);
+    }
+  },
+});
+
+const killArgs = { signal: { type: "string", alias: "s", valueHint: "KILL", description: "Signal to send" } } as const;
+
+/** `KILL`, `SIGKILL`, `9` -> a signal Node accepts. */
+export function parseSignal(text: string): NodeJS.Signals | number {
+  if (/^\d+$/.test(text)) return Number(text);
+  const name = (text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals;
+  if (!(name in require("node:os").constants.signals)) throw new UsageError(`invalid signal "${text}"`);
+  return name;
+}
+
+export const kill = defineCommand({
+  meta: { name: "kill", description: "Send a signal to running containers" },
+  args: { ...killArgs, container: { type: "positional", required: true } },
+  async run({ rawArgs }) {
+    const { options, positionals } = parseCommand("kill", rawArgs, killArgs, 1, "CONTAINER...");
+    const signal = parseSignal((options.signal as string | undefined) ?? "KILL");
+    for (const ref of positionals) {
+      const s = findLive(ref);
+      if (!isUp(s)) throw new UsageError(`container ${ref} is not running`);
+      if (!signalProcess(s.pid, s.pidStartTime, signal)) throw new UsageError(`container ${ref} is not running`);
+      console.log(ref);
+    }
+  },
+});

@@ -1,0 +1,73 @@
+// `mydocker top NAME` (the processes of its cgroup) and `mydocker pause|unpause NAME...` (freezer).
+import { readFileSync } from "node:fs";
+import { defineCommand } from "citty";
+import { UsageError } from "../cli/argv";
+import { openCgroup, type Cgroup } from "../cgroups";
+import { findLive } from "../state/live";
+import { updateState, type ContainerState } from "../state/store";
+import { parseCommand } from "./args";
+import { table } from "./format";
+
+const cgroupOf = (s: ContainerState): Cgroup => openCgroup({ id: s.id, parent: s.cgroup.parent, selfCgroup: s.cgroup.selfCgroup });
+
+function running(ref: string): ContainerState {
+  const s = findLive(ref);
+  if (s.status !== "running" && s.status !== "paused") throw new UsageError(`container ${ref} is not running`);
+  return s;
+}
+
+export const top = defineCommand({
+  meta: { name: "top", description: "Show the processes of a container" },
+  args: { container: { type: "positional", required: true } },
+  async run({ rawArgs }) {
+    const { positionals } = parseCommand("top", rawArgs, {}, 1, "CONTAINER");
+    const rows: string[][] = [];
+    for (const pid of cgroupOf(running(positionals[0]!)).pids()) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]!;
+        const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "?";
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+        rows.push([uid, String(pid), ppid, cmd]);
+      } catch {
+        // exited while we looked
+      }
+    }
+    console.log(table(["UID", "PID", "PPID", "CMD"], rows));
+  },
+});
+
+/** Freezes or thaws, and waits until the kernel reports it done (freezing is not instant). */
+async function setPaused(s: ContainerState, paused: boolean): Promise<void> {
+  const cg = cgroupOf(s);
+  cg.setFrozen(paused);
+  const [file, done] = cg.version === 1 ? [cg.file("freezer.state"), paused ? /FROZEN/ : /THAWED/] : [cg.file("cgroup.events"), paused ? /^frozen 1/m : /^frozen 0/m];
+  for (let i = 0; i < 500 && !done.test(readFileSync(file, "utf8")); i++) await Bun.sleep(10);
+  updateState(s.id, () => ({ status: paused ? "paused" : "running" }));
+}
+
+export const pause = defineCommand({
+  meta: { name: "pause", description: "Freeze all processes of containers" },
+  args: { container: { type: "positional", required: true } },
+  async run({ rawArgs }) {
+    for (const ref of parseCommand("pause", rawArgs, {}, 1, "CONTAINER...").positionals) {
+      const s = running(ref);
+      if (s.status === "paused") throw new UsageError(`container ${ref} is already paused`);
+      await setPaused(s, true);
+      console.log(ref);
+    }
+  },
+});
+
+export const unpause = defineCommand({
+  meta: { name: "unpause", description: "Thaw paused containers" },
+  args: { container: { type: "positional", required: true } },
+  async run({ rawArgs }) {
+    for (const ref of parseCommand("unpause", rawArgs, {}, 1, "CONTAINER...").positionals) {
+      const s = running(ref);
+      if (s.status !== "paused") throw new UsageError(`container ${ref} is not paused`);
+      await setPaused(s, false);
+      console.log(ref);
+    }
+  },
+});

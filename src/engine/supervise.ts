@@ -1,0 +1,80 @@
+// The supervisor of one container: starts it, records each step in its state, keeps its output
+// (detached: in container.log), waits for it, tears it down and records how it ended. The
+// foreground `mydocker run` is the supervisor of its container; a detached one gets a
+// `mydocker monitor` process of its own.
+import { readFileSync } from "node:fs";
+import { openCgroup } from "../cgroups";
+import { processStartTime } from "../state/proc";
+import { removeContainerRecord, updateState, type ContainerState } from "../state/store";
+import type { Spec } from "../spec";
+import { startContainer, StartError, teardown, waitForExit, type StartedContainer, type StdioPlan } from "./container";
+import { LogWriter } from "./logs";
+
+export interface SuperviseOptions {
+  stdio: StdioPlan;
+  /** write the container's stdout/stderr (piped) to this JSON-lines log */
+  logFile?: string;
+  /** called once the command runs (or failed to start) */
+  onStarted?: (result: { ok: true; pid: number } | { ok: false; error: string; code: number }) => void;
+  /** called with the init while it runs (e.g. to forward signals) */
+  onRunning?: (c: StartedContainer) => void;
+}
+
+export interface Outcome {
+  exitCode: number;
+  oomKilled: boolean;
+  /** set when the command never ran */
+  error?: string;
+}
+
+export async function superviseContainer(state: ContainerState, spec: Spec, opts: SuperviseOptions): Promise<Outcome> {
+  const selfCgroup = readFileSync("/proc/self/cgroup", "utf8");
+  updateState(state.id, () => ({ monitorPid: process.pid, monitorStartTime: processStartTime(process.pid), cgroup: { ...state.cgroup, selfCgroup } }));
+  let started: StartedContainer;
+  try {
+    started = startContainer({ id: state.id, spec, stdio: opts.stdio, cgroup: { parent: state.cgroup.parent, selfCgroup } });
+  } catch (e) {
+    const { message, code } = e instanceof StartError ? e : new StartError(String(e), 125);
+    finish(state, { exitCode: code, oomKilled: false, error: message });
+    opts.onStarted?.({ ok: false, error: message, code });
+    return { exitCode: code, oomKilled: false, error: message };
+  }
+  updateState(state.id, () => ({
+    status: "running",
+    pid: started.pid,
+    pidStartTime: processStartTime(started.pid),
+    started: new Date().toISOString(),
+  }));
+  const logs = opts.logFile ? new LogWriter(opts.logFile) : undefined;
+  const pumped = logs ? logs.pump(started.init.stdout, started.init.stderr) : Promise.resolve();
+  opts.onStarted?.({ ok: true, pid: started.pid });
+  opts.onRunning?.(started);
+  const exit = await waitForExit(started);
+  await pumped;
+  logs?.close();
+  teardown(started);
+  finish(state, exit);
+  return exit;
+}
+
+/** Records the end, or removes the container when it was started with --rm. */
+function finish(state: ContainerState, outcome: Outcome): void {
+  if (state.autoRemove) return removeContainerRecord(state.id);
+  updateState(state.id, () => ({
+    status: "exited",
+    exitCode: outcome.exitCode,
+    oomKilled: outcome.oomKilled,
+    error: outcome.error,
+    finished: new Date().toISOString(),
+  }));
+}
+
+/**
+ * Finishes what a dead supervisor could not: the container's processes are gone (or are killed
+ * now) and its cgroup is removed; the exit status is unknown (nobody was its parent to collect it).
+ */
+export function finishOrphan(state: ContainerState): void {
+  teardown({ id: state.id, rootfs: state.rootfs, cgroup: openCgroup({ id: state.id, parent: state.cgroup.parent, selfCgroup: state.cgroup.selfCgroup }) });
+  if (state.autoRemove) return removeContainerRecord(state.id);
+  updateState(state.id, (s) => (s.status === "exited" ? {} : { status: "exited", exitCode: null, finished: new Date().toISOString() }));
+}

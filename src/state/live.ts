@@ -1,0 +1,45 @@
+// A container's status as it really is, not as last written: a running container whose PID 1 is
+// gone has exited, and when its supervisor died too, whoever notices finishes the teardown.
+import { finishOrphan } from "../engine/supervise";
+import { bootId, isSameProcess } from "./proc";
+import { findContainer, listStates, readState, type ContainerState } from "./store";
+
+const alive = (pid: number | undefined, start: number | undefined, s: ContainerState) =>
+  s.bootId === bootId() && isSameProcess(pid, start);
+
+export const initAlive = (s: ContainerState) => alive(s.pid, s.pidStartTime, s);
+export const monitorAlive = (s: ContainerState) => alive(s.monitorPid, s.monitorStartTime, s);
+
+/** The state brought up to date with the processes it names. */
+export function refresh(s: ContainerState): ContainerState {
+  if (s.status !== "running" && s.status !== "paused") return s;
+  if (initAlive(s)) return s;
+  // PID 1 is gone. Its supervisor records the exit in a moment; if the supervisor is gone too
+  // (killed, or a reboot), finish its work now.
+  if (!orphaned(s)) return { ...s, status: "exited" };
+  finishOrphan(s);
+  return readState(s.id) ?? { ...s, status: "exited", exitCode: null };
+}
+
+export const findLive = (ref: string) => refresh(findContainer(ref));
+export const listLive = () => listStates().map(refresh);
+
+const orphaned = (s: ContainerState) => (s.status === "running" || s.status === "paused") && !initAlive(s) && !monitorAlive(s);
+
+/**
+ * Waits (polling) until `pred` holds for the container's recorded state, or `timeoutMs` passes.
+ * An orphan (PID 1 and supervisor both gone) is finished on the way.
+ */
+export async function waitFor(id: string, pred: (s: ContainerState | undefined) => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let s = readState(id);
+    if (s && orphaned(s)) {
+      finishOrphan(s);
+      s = readState(id);
+    }
+    if (pred(s)) return true;
+    if (Date.now() >= deadline) return false;
+    await Bun.sleep(20);
+  }
+}
