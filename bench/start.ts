@@ -20,7 +20,7 @@ const RUNS = intEnv("BENCH_RUNS", 100);
 const WARMUP = intEnv("BENCH_WARMUP", 3);
 const ROOTFS = resolve(ROOT, process.env.ROOTFS ?? "rootfs");
 const MYDOCKER_RAW = process.env.MYDOCKER ?? "./mydocker";
-const MYDOCKER_ARGS = (process.env.MYDOCKER_ARGS ?? "run /bin/true").split(/\s+/).filter(Boolean);
+const MYDOCKER_ARGS = (process.env.MYDOCKER_ARGS ?? "run --rm /bin/true").split(/\s+/).filter(Boolean);
 const RUN_TIMEOUT_MS = 30_000;
 
 function intEnv(name: string, dflt: number): number {

@@ -7,6 +7,8 @@ import { execInContainer, StartError } from "../engine/container";
 import { findLive } from "../state/live";
 import { readConfig } from "../state/store";
 import { log } from "../log";
+import { Attachment } from "../engine/attach";
+import { isatty } from "../../ffi/tty";
 
 const args = {
   interactive: { type: "boolean", alias: "i", description: "Keep STDIN attached" },
@@ -14,8 +16,6 @@ const args = {
   env: { type: "string", alias: "e", valueHint: "KEY=VALUE...", description: "Set an environment variable (repeatable)" },
   workdir: { type: "string", alias: "w", description: "Working directory (default: the container's)" },
 } as const;
-
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
 
 export default defineCommand({
   meta: { name: "exec", description: "Run a command in a running container" },
@@ -33,23 +33,25 @@ export default defineCommand({
     const env = new Map(spec.process.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv]));
     for (const kv of (options.env as string[] | undefined) ?? []) env.set(kv.split("=")[0]!, kv.includes("=") ? kv : `${kv}=${process.env[kv] ?? ""}`);
     if (options.tty) env.set("TERM", "TERM=xterm");
-    let proc;
+    if (options.tty && options.interactive && !isatty(0)) log().warn("the input device is not a TTY");
+    const attachment = new Attachment();
+    let launched;
     try {
-      proc = execInContainer({
+      launched = execInContainer({
         pid: s.pid!,
         cgroup: openCgroup({ id: s.id, parent: s.cgroup.parent, selfCgroup: s.cgroup.selfCgroup }),
         process: { args: command, env: [...env.values()], cwd: workdir ?? spec.process.cwd, terminal: options.tty === true },
         namespaces: spec.linux.namespaces.map((n) => n.type),
-        stdio: [options.interactive ? "inherit" : "ignore", "inherit", "inherit"],
+        stdio: options.tty ? ["ignore", "ignore", "ignore"] : [options.interactive ? "inherit" : "ignore", "inherit", "inherit"],
       });
     } catch (e) {
+      await attachment.close();
       if (!(e instanceof StartError)) throw e;
       log().error(e.message);
       return void (process.exitCode = e.code);
     }
-    const forward = FORWARDED.map((sig) => [sig, () => proc.kill(sig)] as const);
-    for (const [sig, fn] of forward) process.on(sig, fn);
-    process.exitCode = await proc.exited;
-    for (const [sig, fn] of forward) process.off(sig, fn);
+    attachment.connect(launched.init, launched.terminal, options.interactive === true);
+    process.exitCode = await launched.init.exited;
+    await attachment.close();
   },
 });

@@ -11,7 +11,8 @@ import { configureLog, log } from "../log";
 import { dataRoot, defaultRootfs, runtimeRoot } from "../paths";
 import { createContainerRecord, type ContainerState } from "../state/store";
 import { bootId } from "../state/proc";
-import type { StartedContainer } from "../engine/container";
+import { Attachment } from "../engine/attach";
+import { isatty } from "../../ffi/tty";
 import type { Outcome } from "../engine/supervise";
 import { CLEAN_ENV, selfCommand } from "../engine/self";
 import { setBlocking } from "../../ffi/process";
@@ -22,7 +23,7 @@ export const runArgs = {
   name: { type: "string", description: "Name the container (default: a generated one)" },
   rm: { type: "boolean", description: "Remove the container when it exits" },
   interactive: { type: "boolean", alias: "i", description: "Keep STDIN attached" },
-  tty: { type: "boolean", alias: "t", description: "Mark the process as having a terminal (TERM=xterm)" },
+  tty: { type: "boolean", alias: "t", description: "Allocate a pseudo-terminal (from the container's own devpts)" },
   rootfs: { type: "string", description: "Root filesystem directory (default: the project's rootfs/ or $MYDOCKER_ROOTFS)" },
   hostname: { type: "string", alias: "h", description: "Container host name (default: the short id)" },
   env: { type: "string", alias: "e", valueHint: "KEY=VALUE...", description: "Set an environment variable (repeatable)" },
@@ -72,21 +73,18 @@ export default defineCommand({
   },
 });
 
-/** Signals that `mydocker run` passes on to its container instead of dying of them. */
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
-
 async function runInForeground(state: ContainerState, spec: Spec, interactive: boolean): Promise<Outcome> {
   const { superviseContainer } = await import("../engine/supervise");
-  let container: StartedContainer | undefined;
-  const forward = FORWARDED.map((sig) => [sig, () => container?.init.kill(sig)] as const);
-  for (const [sig, fn] of forward) process.on(sig, fn);
+  const tty = spec.process.terminal === true;
+  if (tty && interactive && !isatty(0)) log().warn("the input device is not a TTY");
+  const attachment = new Attachment();
   try {
     return await superviseContainer(state, spec, {
-      stdio: [interactive ? "inherit" : "ignore", "inherit", "inherit"],
-      onRunning: (c) => (container = c),
+      stdio: tty ? ["ignore", "ignore", "ignore"] : [interactive ? "inherit" : "ignore", "inherit", "inherit"],
+      onRunning: (c) => attachment.connect(c.init, c.terminal, interactive),
     });
   } finally {
-    for (const [sig, fn] of forward) process.off(sig, fn);
+    await attachment.close();
   }
 }
 

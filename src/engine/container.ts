@@ -6,13 +6,14 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { NAMESPACES, withChildNamespace, type NamespaceType } from "../../ffi/namespaces";
 import { setBlocking } from "../../ffi/process";
+import { recvMessage } from "../../ffi/socket";
 import { openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
 import type { InitFailure, InitOrders } from "../init/init";
 import { putOldName } from "../init/layout";
 import type { Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
 
-export type StdioPlan = ["inherit" | "ignore" | "pipe", "inherit" | "pipe", "inherit" | "pipe"];
+export type StdioPlan = ["inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe"];
 
 export interface StartOptions {
   id: string;
@@ -27,8 +28,10 @@ export interface StartedContainer {
   id: string;
   rootfs: string;
   pid: number;
-  init: Subprocess<"inherit" | "ignore" | "pipe", "inherit" | "pipe", "inherit" | "pipe">;
+  init: Subprocess<"inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe">;
   cgroup: Cgroup;
+  /** the master of the command's pseudo-terminal (`process.terminal`), ours to close */
+  terminal?: number;
 }
 
 export interface ContainerExit {
@@ -53,8 +56,8 @@ export function startContainer(opts: StartOptions): StartedContainer {
   const cgroup = openCgroup({ id: opts.id, ...opts.cgroup });
   cgroup.create(opts.spec.linux.resources ?? {});
   try {
-    const init = launchInit(opts.stdio, cgroup, { id: opts.id, spec: opts.spec });
-    return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup };
+    const { init, terminal } = launchInit(opts.stdio, cgroup, { id: opts.id, spec: opts.spec });
+    return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
     teardown({ id: opts.id, rootfs: opts.spec.root.path, cgroup });
     throw e;
@@ -70,8 +73,14 @@ export interface ExecOptions {
   stdio: StdioPlan;
 }
 
+export interface Launched {
+  init: StartedContainer["init"];
+  /** the master of the command's pseudo-terminal, when it asked for one (ours to close) */
+  terminal?: number;
+}
+
 /** Runs a process in a running container: its namespaces, its cgroup, its root. */
-export function execInContainer(opts: ExecOptions): StartedContainer["init"] {
+export function execInContainer(opts: ExecOptions): Launched {
   const joined = opts.namespaces.filter((t) => t !== "pid").map((type) => ({ type, path: `/proc/${opts.pid}/ns/${NAMESPACES[type].file}` }));
   return launchInit(opts.stdio, opts.cgroup, { exec: { process: opts.process, namespaces: joined } }, `/proc/${opts.pid}/ns/pid`);
 }
@@ -80,7 +89,7 @@ export function execInContainer(opts: ExecOptions): StartedContainer["init"] {
  * Spawns `mydocker init` as a child in a PID namespace (new, or the one at `pidNamespace`), moves
  * it into `cgroup`, sends `orders` and waits until it has exec'd the command.
  */
-function launchInit(stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNamespace?: string): StartedContainer["init"] {
+function launchInit(stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNamespace?: string): Launched {
   const init = withChildNamespace(
     "pid",
     () => Bun.spawn(selfCommand("init"), { stdio: [...stdio, "pipe"], env: CLEAN_ENV }),
@@ -93,9 +102,12 @@ function launchInit(stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNam
     // from its first instruction.
     cgroup.addProcess(init.pid);
     sendOrders(ordersFd, orders);
-    const failure = awaitExec(ordersFd);
-    if (failure) throw new StartError(failure.error, failure.code);
-    return init;
+    const { failure, terminal } = awaitExec(ordersFd);
+    if (failure) {
+      if (terminal !== undefined) closeSync(terminal);
+      throw new StartError(failure.error, failure.code);
+    }
+    return { init, terminal };
   } catch (e) {
     init.kill("SIGKILL");
     throw e instanceof StartError ? e : new StartError((e as Error).message, 125);
@@ -129,26 +141,29 @@ function sendOrders(fd: number, orders: InitOrders): void {
 }
 
 /**
- * Blocks until the init either reports a failure on fd 3 or execs the command, which closes its
- * end (fd 3 is close-on-exec). Both happen within milliseconds of the orders.
+ * Blocks until the init execs the command, which closes its end of fd 3 (close-on-exec), or
+ * reports a failure there. Both happen within milliseconds of the orders. On the way it may send
+ * the master of the command's terminal (SCM_RIGHTS).
  */
-function awaitExec(fd: number): InitFailure | undefined {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(64 * 1024);
+function awaitExec(fd: number): { failure?: InitFailure; terminal?: number } {
+  let text = "";
+  let terminal: number | undefined;
   for (;;) {
-    let n: number;
+    let msg;
     try {
-      n = readSync(fd, buf);
+      msg = recvMessage(fd);
     } catch (e) {
-      return { error: `init: ${(e as Error).message}`, code: 125 };
+      return { failure: { error: `init: ${(e as Error).message}`, code: 125 }, terminal };
     }
-    if (n === 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
+    if (msg.fd !== undefined) terminal = msg.fd;
+    if (msg.data.length === 0) break;
+    text += msg.data.toString();
   }
-  if (chunks.length === 0) return undefined;
+  const report = text.split("\n").find((line) => line.startsWith('{"error"'));
+  if (!report) return { terminal };
   try {
-    return JSON.parse(Buffer.concat(chunks).toString()) as InitFailure;
+    return { failure: JSON.parse(report) as InitFailure, terminal };
   } catch {
-    return { error: "init: unreadable report on fd 3", code: 125 };
+    return { failure: { error: "init: unreadable report on fd 3", code: 125 }, terminal };
   }
 }

@@ -5,11 +5,13 @@
 //
 // Only synchronous calls here: they run on this (the JS) thread, which is the thread whose
 // namespaces change; Bun's other threads stay where they were and die at execve.
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmdirSync, statSync, symlinkSync, writeSync, accessSync, constants } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmdirSync, statSync, symlinkSync, writeFileSync, writeSync, accessSync, constants } from "node:fs";
 import { SyscallError } from "../../ffi/errno";
 import * as M from "../../ffi/mount";
 import { CLONE_FS, NAMESPACES, setns, unshare, type NamespaceType } from "../../ffi/namespaces";
 import { setLinkUp } from "../../ffi/net";
+import { sendFd } from "../../ffi/socket";
+import { close as closeFd, dup2, openPtyMaster, openPtyPeer, ptySlavePath, setControllingTerminal, setsid } from "../../ffi/tty";
 import { S_IFCHR, chdir, execve, makedev, mknod, sethostname, setCloexec, umask } from "../../ffi/process";
 import type { Mount, Spec } from "../spec";
 import { DEFAULT_PATH } from "../spec";
@@ -29,6 +31,9 @@ export interface ExecOrders {
   process: Spec["process"];
   namespaces: { type: NamespaceType; path: string }[];
 }
+
+/** The payload of the fd 3 message that carries the terminal's master. */
+export const TERMINAL_MESSAGE = '{"terminal":true}\n';
 
 /** What the init writes back on failure, before exiting with `code`. */
 export interface InitFailure {
@@ -94,12 +99,13 @@ function startContainer({ id, spec }: CreateOrders): never {
   // 6. The filesystems of the container: /proc, /dev and friends, /sys.
   for (const m of spec.mounts) mountOne(m);
   makeDevices();
+  const terminal = spec.process.terminal ? openTerminal({ console: true }) : undefined;
   if (spec.root.readonly) M.mount(null, "/", null, M.MS_BIND | M.MS_REMOUNT | M.MS_RDONLY);
   // 7. Identity and network.
   if (spec.hostname) sethostname(spec.hostname);
   setLinkUp("lo");
   // 8. Become the command.
-  return becomeCommand(spec.process, { makeWorkdir: true });
+  return becomeCommand(spec.process, { makeWorkdir: true, terminal });
 }
 
 /**
@@ -115,15 +121,17 @@ function joinContainer(orders: ExecOrders): never {
     setns(fd, NAMESPACES[type].flag);
     closeSync(fd);
   }
-  return becomeCommand(orders.process, { makeWorkdir: false });
+  const terminal = orders.process.terminal ? openTerminal({ console: false }) : undefined;
+  return becomeCommand(orders.process, { makeWorkdir: false, terminal });
 }
 
 /** PATH lookup inside the container, working directory, execve. */
-function becomeCommand(proc: Spec["process"], opts: { makeWorkdir: boolean }): never {
+function becomeCommand(proc: Spec["process"], opts: { makeWorkdir: boolean; terminal?: number }): never {
   const path = lookPath(proc.args[0], proc.env);
   // `run -w` makes a missing directory, as docker does; `exec -w` does not
   if (opts.makeWorkdir) mkdirSync(proc.cwd, { recursive: true, mode: 0o755 });
   chdir(proc.cwd);
+  if (opts.terminal !== undefined) becomeTerminalSession(opts.terminal);
   umask(0o022);
   setCloexec(ORDERS_FD);
   try {
@@ -154,6 +162,31 @@ function mountOne(m: Mount): void {
 function makeDevices(): void {
   for (const [name, major, minor] of DEVICES) mknod(`/dev/${name}`, S_IFCHR | 0o666, makedev(major, minor));
   for (const [link, target] of DEV_LINKS) if (!existsSync(link)) symlinkSync(target, link);
+}
+
+/**
+ * A pseudo-terminal from the container's own devpts (mounted newinstance above, so its numbers
+ * start at 0): the master goes to the runtime over fd 3 (SCM_RIGHTS, unix(7)), the slave stays
+ * here to become the command's stdio. With `console`, /dev/console is the slave too.
+ */
+function openTerminal(opts: { console: boolean }): number {
+  const master = openPtyMaster("/dev/pts/ptmx");
+  const slave = openPtyPeer(master);
+  if (opts.console) {
+    writeFileSync("/dev/console", "", { mode: 0o600 });
+    M.mount(ptySlavePath(master), "/dev/console", null, M.MS_BIND);
+  }
+  sendFd(ORDERS_FD, master, Buffer.from(TERMINAL_MESSAGE));
+  closeFd(master);
+  return slave;
+}
+
+/** A new session whose controlling terminal is `slave` (credentials(7), tty_ioctl(4) TIOCSCTTY), on fds 0-2. */
+function becomeTerminalSession(slave: number): void {
+  setsid();
+  setControllingTerminal(slave);
+  for (const fd of [0, 1, 2]) dup2(slave, fd);
+  if (slave > 2) closeFd(slave);
 }
 
 /** PATH lookup inside the new root, with the container's PATH (never the host's). */

@@ -1,0 +1,38 @@
+// What ties a foreground container process to the `mydocker` process the user started: signals
+// sent to us are passed on to it, and with -t our terminal is relayed to its pseudo-terminal.
+import { closeSync } from "node:fs";
+import { relayTerminal, type TerminalRelay } from "./tty-relay";
+
+/** Signals that `mydocker run`/`exec` pass on instead of dying of them. */
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+
+export class Attachment {
+  private target?: { kill(signal: NodeJS.Signals): void };
+  private relay?: TerminalRelay;
+  private terminal?: number;
+  private readonly handlers = FORWARDED.map((sig) => [sig, () => this.target?.kill(sig)] as const);
+
+  /** Starts forwarding at once, so a signal that arrives while the container starts is not fatal. */
+  constructor() {
+    for (const [sig, fn] of this.handlers) process.on(sig, fn);
+  }
+
+  /** The process to forward to, and the master of its terminal if it has one. */
+  connect(target: { kill(signal: NodeJS.Signals): void }, terminal: number | undefined, interactive: boolean): void {
+    this.target = target;
+    if (terminal === undefined) return;
+    this.terminal = terminal;
+    this.relay = relayTerminal(terminal, interactive ? { stdin: process.stdin } : {});
+  }
+
+  /** After the process exited: the rest of its terminal output, our terminal back as it was. */
+  async close(): Promise<void> {
+    try {
+      await this.relay?.done;
+    } finally {
+      this.relay?.restore();
+      if (this.terminal !== undefined) closeSync(this.terminal);
+      for (const [sig, fn] of this.handlers) process.off(sig, fn);
+    }
+  }
+}

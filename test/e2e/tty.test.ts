@@ -1,0 +1,88 @@
+// -t: a pseudo-terminal from the container's own devpts, driven through script(1) so that
+// mydocker itself sits on a real terminal, as it does for a user.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { closeSync, openSync, readFileSync, readlinkSync } from "node:fs";
+import { setWindowSize } from "../../ffi/tty";
+import { expectHostUnchanged, hostSnapshot, mydocker, MYDOCKER, mydockerProcesses, testEnv, type HostSnapshot } from "./helpers";
+
+let before: HostSnapshot;
+beforeEach(() => {
+  before = hostSnapshot();
+});
+afterEach(async () => {
+  const left = (await mydocker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
+  if (left.length) await mydocker(["rm", "-f", ...left]);
+  await expectHostUnchanged(before);
+});
+
+/** Runs `command` on a fresh 33x101 terminal, typing `keys` (strings), pausing (numbers) or acting (functions). */
+async function onTerminal(command: string, keys: (string | number | (() => void))[]) {
+  const proc = Bun.spawn(["script", "-qec", `stty rows 33 cols 101; ${command}`, "/dev/null"], {
+    stdin: "pipe",
+    stdout: "pipe",
+    env: { ...testEnv(), TERM: "dumb" },
+  });
+  const output = new Response(proc.stdout).text();
+  for (const k of keys) {
+    if (typeof k === "number") await Bun.sleep(k);
+    else if (typeof k === "function") k();
+    else proc.stdin.write(k);
+  }
+  proc.stdin.end();
+  return { code: await proc.exited, output: (await output).replace(/\r/g, "") };
+}
+
+test("run -ti: tty is /dev/pts/0 of the container's devpts, the size follows ours, /dev/console is it", async () => {
+  const r = await onTerminal(`${MYDOCKER} run --rm -ti /bin/sh`, [
+    500,
+    "tty; stty size; ls -l /dev/console | tr -s ' ' | cut -d' ' -f5,6; echo term=$TERM\n",
+    300,
+    "exit 7\n",
+  ]);
+  expect(r.output).toContain("/dev/pts/0\n33 101\n136, 0\nterm=xterm\n");
+  expect(r.code).toBe(7);
+});
+
+test("run -ti: Ctrl-C interrupts the container's foreground process, not mydocker", async () => {
+  const r = await onTerminal(`${MYDOCKER} run --rm -ti /bin/sh`, [
+    500,
+    "sleep 30\n",
+    500,
+    "\x03",
+    300,
+    "echo sleep-status=$?; echo still-here\n",
+    300,
+    "exit 4\n",
+  ]);
+  expect(r.output).toContain("sleep-status=130");
+  expect(r.output).toContain("still-here");
+  expect(r.code).toBe(4);
+});
+
+test("exec -ti gets a terminal of its own in a running container", async () => {
+  const started = await mydocker(["run", "-d", "--name", "tty-exec", "sleep", "60"]);
+  expect(started.code).toBe(0);
+  const r = await onTerminal(`${MYDOCKER} exec -ti tty-exec sh`, [500, "tty; stty size\n", 300, "exit 3\n"]);
+  expect(r.output).toContain("/dev/pts/0\n33 101\n");
+  expect(r.code).toBe(3);
+});
+
+test("-t with a stdin that is not a terminal: a warning, and the command still runs", async () => {
+  const r = await mydocker(["run", "--rm", "-ti", "sh", "-c", "tty; read x; echo got=$x"], { stdin: "abc\n" });
+  expect(r.stderr).toContain("the input device is not a TTY");
+  expect(r.stdout.replace(/\r/g, "")).toContain("/dev/pts/0\n");
+  expect(r.stdout.replace(/\r/g, "")).toContain("got=abc");
+  expect(r.code).toBe(0);
+});
+
+test("a window size change of our terminal reaches the container's (SIGWINCH)", async () => {
+  const resize = () => {
+    // the terminal script(1) gave mydocker: resizing it sends mydocker SIGWINCH
+    const [pid] = mydockerProcesses().filter((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("-ti"));
+    const fd = openSync(readlinkSync(`/proc/${pid}/fd/0`), "r+");
+    setWindowSize(fd, 50, 140);
+    closeSync(fd);
+  };
+  const r = await onTerminal(`${MYDOCKER} run --rm -ti /bin/sh`, [500, resize, 300, "stty size\n", 300, "exit\n"]);
+  expect(r.output).toContain("50 140\n");
+});
