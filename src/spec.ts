@@ -45,6 +45,9 @@ export const DEFAULT_NAMESPACES: NamespaceType[] = ["pid", "network", "ipc", "ut
 export interface SpecInput {
   args: string[];
   rootfs: string;
+  readonly?: boolean;
+  /** mounts after the defaults (volumes, tmpfs) */
+  mounts?: Mount[];
   hostname: string;
   env?: string[];
   cwd?: string;
@@ -73,9 +76,9 @@ export function buildSpec(input: SpecInput): Spec {
       env: [...env].map(([k, v]) => `${k}=${v}`),
       cwd: input.cwd ?? "/",
     },
-    root: { path: input.rootfs },
+    root: { path: input.rootfs, readonly: input.readonly ?? false },
     hostname: input.hostname,
-    mounts: DEFAULT_MOUNTS.map((m) => ({ ...m, options: [...(m.options ?? [])] })),
+    mounts: [...DEFAULT_MOUNTS.map((m) => ({ ...m, options: [...(m.options ?? [])] })), ...(input.mounts ?? [])],
     linux: {
       namespaces: DEFAULT_NAMESPACES.map((type) => ({ type })),
       resources: input.resources,

@@ -16,5 +16,6 @@ export const lifecycleCommands: Record<string, () => Promise<CommandDef<any>>> =
   top: () => import("./top").then((m) => m.top),
   pause: () => import("./top").then((m) => m.pause),
   unpause: () => import("./top").then((m) => m.unpause),
+  volume: () => load(import("./volume")),
   monitor: () => load(import("./monitor")),
 };

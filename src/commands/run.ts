@@ -9,6 +9,7 @@ import { buildSpec, type Spec } from "../spec";
 import { parseCpus, parseCpuset, parseInteger, parseMemory } from "../units";
 import { configureLog, log } from "../log";
 import { dataRoot, defaultRootfs, runtimeRoot } from "../paths";
+import { parseTmpfsSpec, parseVolumeSpec, volumeMount } from "../volumes";
 import { createContainerRecord, type ContainerState } from "../state/store";
 import { bootId } from "../state/proc";
 import { Attachment } from "../engine/attach";
@@ -33,6 +34,9 @@ export const runArgs = {
   cpus: { type: "string", valueHint: "1.5", description: "Number of CPUs (CFS quota)" },
   "cpuset-cpus": { type: "string", alias: "cpuset", valueHint: "0-1", description: "CPUs in which to allow execution" },
   "pids-limit": { type: "string", description: "Maximum number of processes (-1: unlimited)" },
+  volume: { type: "string", alias: "v", valueHint: "SRC:DST[:ro]...", description: "Bind a host path or a named volume (repeatable)" },
+  tmpfs: { type: "string", valueHint: "/path[:opts]...", description: "Mount a tmpfs (repeatable)" },
+  "read-only": { type: "boolean", description: "Mount the container's root read-only" },
   "cgroup-parent": { type: "string", description: "Parent cgroup (default: <own cgroup>/mydocker)" },
   "log-level": { type: "string", valueHint: "info", description: "error, warn, info, debug" },
   "log-format": { type: "string", valueHint: "text", description: "text or json" },
@@ -131,14 +135,21 @@ export function specFromOptions(id: string, o: OptionValues, command: string[]):
   if (workdir !== undefined && !workdir.startsWith("/")) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
   const hostname = (o.hostname as string | undefined) ?? shortId(id);
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) throw new UsageError(`invalid --hostname "${hostname}"`);
+  const volumes = ((o.volume as string[] | undefined) ?? []).map(parseVolumeSpec);
+  const tmpfs = ((o.tmpfs as string[] | undefined) ?? []).map(parseTmpfsSpec);
+  const resources = resourcesFromOptions(o);
+  const env = resolveEnv((o.env as string[]) ?? []);
+  // Everything is checked: only now may anything be made (host dirs of -v, named volumes).
   return buildSpec({
     args: command,
     rootfs,
+    readonly: o["read-only"] === true,
     hostname,
-    env: resolveEnv((o.env as string[]) ?? []),
+    env,
     cwd: workdir,
     terminal: o.tty === true,
-    resources: resourcesFromOptions(o),
+    resources,
+    mounts: [...volumes.map(volumeMount), ...tmpfs],
   });
 }
 

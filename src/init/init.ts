@@ -5,7 +5,8 @@
 //
 // Only synchronous calls here: they run on this (the JS) thread, which is the thread whose
 // namespaces change; Bun's other threads stay where they were and die at execve.
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmdirSync, statSync, symlinkSync, writeFileSync, writeSync, accessSync, constants } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rmdirSync, statSync, symlinkSync, writeFileSync, writeSync, accessSync, constants } from "node:fs";
+import { dirname } from "node:path";
 import { SyscallError } from "../../ffi/errno";
 import * as M from "../../ffi/mount";
 import { CLONE_FS, NAMESPACES, setns, unshare, type NamespaceType } from "../../ffi/namespaces";
@@ -83,6 +84,9 @@ function startContainer({ id, spec }: CreateOrders): never {
   umask(0);
   // 2. Stop mount events from propagating to the host (mount_namespaces(7): / is often shared).
   M.mount(null, "/", null, M.MS_REC | M.MS_PRIVATE);
+  // Bind sources (volumes) are host paths, out of reach once the old root is gone: take a
+  // detached copy of each now (open_tree(2)) and attach it after the pivot (move_mount(2)).
+  const bindSources = openBindSources(spec.mounts);
   // 3. pivot_root(2) needs the new root to be a mount point: bind-mount the rootfs onto itself.
   M.mount(rootfs, rootfs, null, M.MS_BIND | M.MS_REC);
   // 4. Pivot into it, parking the old root in a temporary directory.
@@ -97,7 +101,7 @@ function startContainer({ id, spec }: CreateOrders): never {
     rmdirQuietly(existsSync(`/${putOld}`) ? `/${putOld}` : `${rootfs}/${putOld}`);
   }
   // 6. The filesystems of the container: /proc, /dev and friends, /sys.
-  for (const m of spec.mounts) mountOne(m);
+  for (const m of spec.mounts) mountOne(m, bindSources.get(m));
   makeDevices();
   const terminal = spec.process.terminal ? openTerminal({ console: true }) : undefined;
   if (spec.root.readonly) M.mount(null, "/", null, M.MS_BIND | M.MS_REMOUNT | M.MS_RDONLY);
@@ -148,13 +152,35 @@ function namespaceFlags(spec: Spec): number {
   return flags;
 }
 
-function mountOne(m: Mount): void {
+function openBindSources(mounts: Mount[]): Map<Mount, number> {
+  const trees = new Map<Mount, number>();
+  for (const m of mounts) {
+    const { flags } = parseMountOptions(m.options);
+    if (flags & M.MS_BIND) trees.set(m, M.openTree(m.source!, (flags & M.MS_REC) !== 0));
+  }
+  return trees;
+}
+
+/** One mount of the config, inside the new root; `bindTree` holds a bind mount's source (openTree). */
+function mountOne(m: Mount, bindTree?: number): void {
   const { flags, data } = parseMountOptions(m.options);
-  mkdirSync(m.destination, { recursive: true });
-  // sysfs and the like refuse MS_RDONLY on first mount in some cases; mount, then remount ro.
-  const wantRo = (flags & M.MS_RDONLY) !== 0 && (flags & M.MS_BIND) === 0;
-  M.mount(m.source ?? m.type ?? "none", m.destination, m.type ?? null, wantRo ? flags & ~M.MS_RDONLY : flags, data);
-  if (wantRo || (flags & M.MS_BIND && flags & M.MS_RDONLY)) {
+  if (bindTree !== undefined && !fstatSync(bindTree).isDirectory()) {
+    // a file is bind-mounted onto a file
+    mkdirSync(dirname(m.destination), { recursive: true });
+    if (!existsSync(m.destination)) writeFileSync(m.destination, "");
+  } else {
+    mkdirSync(m.destination, { recursive: true });
+  }
+  if (bindTree !== undefined) {
+    M.moveMount(bindTree, m.destination);
+    closeSync(bindTree);
+  } else {
+    // sysfs and the like refuse MS_RDONLY on first mount in some cases; mount, then remount ro.
+    const wantRo = (flags & M.MS_RDONLY) !== 0;
+    M.mount(m.source ?? m.type ?? "none", m.destination, m.type ?? null, wantRo ? flags & ~M.MS_RDONLY : flags, data);
+    if (!wantRo) return;
+  }
+  if (flags & M.MS_RDONLY) {
     M.mount(null, m.destination, null, M.MS_REMOUNT | M.MS_BIND | M.MS_RDONLY | (flags & (M.MS_NOSUID | M.MS_NODEV | M.MS_NOEXEC)));
   }
 }
