@@ -28,8 +28,8 @@ export interface Outcome {
 }
 
 export async function superviseContainer(state: ContainerState, spec: Spec, opts: SuperviseOptions): Promise<Outcome> {
+  // The container's cgroup goes under ours: whoever reopens it later needs to know where we were.
   const selfCgroup = readFileSync("/proc/self/cgroup", "utf8");
-  updateState(state.id, () => ({ monitorPid: process.pid, monitorStartTime: processStartTime(process.pid), cgroup: { ...state.cgroup, selfCgroup } }));
   let started: StartedContainer;
   try {
     started = startContainer({ id: state.id, spec, stdio: opts.stdio, cgroup: { parent: state.cgroup.parent, selfCgroup } });
@@ -44,6 +44,9 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
     pid: started.pid,
     pidStartTime: processStartTime(started.pid),
     started: new Date().toISOString(),
+    monitorPid: process.pid,
+    monitorStartTime: processStartTime(process.pid),
+    cgroup: { ...state.cgroup, selfCgroup },
   }));
   const logs = opts.logFile ? new LogWriter(opts.logFile) : undefined;
   const pumped = logs ? logs.pump(started.init.stdout, started.init.stderr) : Promise.resolve();
