@@ -86,7 +86,10 @@ deps-apt:
 	fi
 
 # ---------------------------------------------------------------- rootfs
-rootfs: $(ROOTFS_STAMP)
+# ...and the same tree as the image busybox:latest in the default data root (/var/lib/mydocker).
+# The import needs the binary; a second run finds the image unchanged and returns at once.
+rootfs: $(ROOTFS_STAMP) mydocker
+	./mydocker import --change 'CMD ["sh"]' $(ROOTFS) busybox:latest >/dev/null
 
 $(ROOTFS_STAMP): scripts/mkrootfs.sh $(FROM) $(ROOTFS_FORCE)
 	@mkdir -p $(CACHE)

@@ -1,0 +1,172 @@
+// Where the image store keeps things under the data root, and the primitives every write uses:
+// a store-wide lock (flock, released by the kernel if we die), private temp dirs that are renamed
+// into place only when complete (and swept when their process is gone), atomic file writes.
+//
+//   layers/sha256/<hex>/diff/        the unpacked layer, overlayfs format (a lowerdir as is)
+//   layers/sha256/<hex>/layer.json   { diffId, size, tarSize, entries, created }
+//   layers/sha256/<hex>/tar-split    what rebuilds the original tar (save)
+//   images/<hex>.json                the image's OCI config, byte for byte (sha256 = image id)
+//   repositories.json                { "name:tag": "sha256:<id>" }
+//   l/<short> -> ../layers/sha256/<hex>/diff   short lowerdir names for long layer stacks
+//   containers/<id>/{upper,work,merged}        container layers (overlay.ts)
+//   tmp/<pid>-<random>/              work in progress
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { dataRoot } from "../paths";
+import { flock, LOCK_EX, LOCK_SH } from "../../ffi/lock";
+
+export const hexOf = (digest: string) => digest.replace(/^sha256:/, "");
+
+export const store = {
+  root: () => dataRoot(),
+  layers: () => join(dataRoot(), "layers", "sha256"),
+  layer: (diffId: string) => join(dataRoot(), "layers", "sha256", hexOf(diffId)),
+  images: () => join(dataRoot(), "images"),
+  image: (id: string) => join(dataRoot(), "images", `${hexOf(id)}.json`),
+  repositories: () => join(dataRoot(), "repositories.json"),
+  shortLinks: () => join(dataRoot(), "l"),
+  shortLink: (diffId: string) => join(dataRoot(), "l", hexOf(diffId).slice(0, 12)),
+  containers: () => join(dataRoot(), "containers"),
+  tmp: () => join(dataRoot(), "tmp"),
+};
+
+let lockDepth = 0;
+let lockFd = -1;
+
+/** Runs `fn` holding the store's exclusive lock (re-entrant within this process). */
+export function withLock<T>(fn: () => T): T {
+  if (lockDepth === 0) {
+    mkdirSync(dataRoot(), { recursive: true, mode: 0o711 });
+    lockFd = openSync(join(dataRoot(), ".lock"), "a", 0o600);
+    try {
+      flock(lockFd, LOCK_EX);
+    } catch (e) {
+      closeSync(lockFd);
+      throw e;
+    }
+  }
+  lockDepth++;
+  try {
+    return fn();
+  } finally {
+    if (--lockDepth === 0) {
+      closeSync(lockFd); // releases the lock
+      lockFd = -1;
+    }
+  }
+}
+
+/**
+ * Imports hold this lock shared for their whole run; deleting layers takes it exclusive, so a
+ * layer an import is about to reuse never vanishes under it. Always taken before `withLock`.
+ */
+export function withGcLock<T>(fn: () => T, mode: "shared" | "exclusive" = "exclusive"): T {
+  const fd = openGcLock(mode);
+  let async = false;
+  try {
+    const r = fn();
+    if (r instanceof Promise) {
+      async = true;
+      return r.finally(() => closeSync(fd)) as T;
+    }
+    return r;
+  } finally {
+    if (!async) closeSync(fd);
+  }
+}
+
+function openGcLock(mode: "shared" | "exclusive"): number {
+  mkdirSync(dataRoot(), { recursive: true, mode: 0o711 });
+  const fd = openSync(join(dataRoot(), ".gc-lock"), "a", 0o600);
+  try {
+    flock(fd, mode === "shared" ? LOCK_SH : LOCK_EX);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return fd;
+}
+
+const liveTemps = new Set<string>();
+let handlersInstalled = false;
+
+function removeLiveTemps(): void {
+  for (const t of liveTemps) rmSync(t, { recursive: true, force: true });
+  liveTemps.clear();
+}
+
+/** A new private directory under tmp/, removed by `dropTemp`, on SIGINT/SIGTERM, or by a later sweep. */
+export function newTemp(): string {
+  sweepTemps();
+  const dir = join(store.tmp(), `${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex")}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  liveTemps.add(dir);
+  if (!handlersInstalled) {
+    handlersInstalled = true;
+    for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+      process.on(sig, () => {
+        removeLiveTemps();
+        process.exit(code);
+      });
+    }
+    process.on("exit", removeLiveTemps);
+  }
+  return dir;
+}
+
+export function dropTemp(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  liveTemps.delete(dir);
+}
+
+/** Marks a temp dir as moved into place (nothing left to remove). */
+export function keepTemp(dir: string): void {
+  liveTemps.delete(dir);
+}
+
+/** Removes temp dirs whose process is gone (a killed import). */
+export function sweepTemps(): void {
+  let names: string[];
+  try {
+    names = readdirSync(store.tmp());
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(n.split("-")[0]);
+    if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && alive(pid))) continue;
+    rmSync(join(store.tmp(), n), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Writes a file by write-to-temp, fsync, rename: readers see the old or the new content, never half. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, "w", mode);
+  try {
+    const b = typeof data === "string" ? Buffer.from(data) : data;
+    for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** Moves a directory out of the way atomically, then deletes it. */
+export function removeTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  mkdirSync(store.tmp(), { recursive: true, mode: 0o700 });
+  const trash = join(store.tmp(), `${process.pid}-rm-${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex")}`);
+  renameSync(dir, trash);
+  rmSync(trash, { recursive: true, force: true });
+}

@@ -1,0 +1,110 @@
+// A container's root filesystem: an overlay of the image's layers (read-only lowerdirs, top
+// first) under the container's own upper dir, mounted in the host's mount namespace at
+// ${dataRoot}/containers/<id>/merged. The upper dir holds the container's changes (with
+// whiteouts in the layers' own format), so it outlives an unmount (restart, commit, diff).
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, rmdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { mount, umount2, MNT_DETACH } from "../../ffi/mount";
+import { dataRoot } from "../paths";
+import { hexOf, store } from "./layout";
+import { layerDirs, type ImageRecord } from "./store";
+
+// Mount data is limited to one page; stay safely below it.
+const MAX_DATA = 4000;
+
+export const containerLayerDir = (containerId: string) => join(store.containers(), containerId);
+
+/** Mounts the container's overlay (if it is not mounted yet) and returns the merged directory. */
+export function mountContainerRootfs(containerId: string, image: ImageRecord): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(containerId)) throw new Error(`invalid container id "${containerId}"`);
+  const base = containerLayerDir(containerId);
+  const upper = join(base, "upper");
+  const work = join(base, "work");
+  const merged = join(base, "merged");
+  mkdirSync(upper, { recursive: true, mode: 0o755 });
+  mkdirSync(work, { recursive: true, mode: 0o700 });
+  mkdirSync(merged, { recursive: true, mode: 0o755 });
+  if (isMountPoint(merged)) return merged;
+  // the same layer twice: its topmost copy already does all the lower one would
+  const seen = new Set<string>();
+  const layers = [...image.layers].reverse().filter((l) => !seen.has(l) && seen.add(l));
+  for (const d of layerDirs({ ...image, layers })) if (!existsSync(d)) throw new Error(`layer ${d} is missing; the image is damaged`);
+  let lowers = layers.length ? layerDirs({ ...image, layers }) : [emptyLower(base)];
+  const data = (lower: string[]) => `lowerdir=${lower.map(escape).join(":")},upperdir=${escape(upper)},workdir=${escape(work)}${indexOff()}`;
+  if (data(lowers).length <= MAX_DATA) {
+    mount("overlay", merged, "overlay", 0, data(lowers));
+    return merged;
+  }
+  // Long stacks: short names l/<12 hex> relative to the data root, as docker's overlay2 does.
+  lowers = layers.map(shortLink);
+  if (data(lowers).length > MAX_DATA) throw new Error(`image has too many layers (${layers.length}) for one overlay mount`);
+  const cwd = process.cwd();
+  process.chdir(dataRoot());
+  try {
+    mount("overlay", merged, "overlay", 0, data(lowers));
+  } finally {
+    process.chdir(cwd);
+  }
+  return merged;
+}
+
+/** Unmounts the overlay (lazily) and removes merged/ and work/; the upper dir stays. */
+export function unmountContainerRootfs(containerId: string): void {
+  const base = containerLayerDir(containerId);
+  const merged = join(base, "merged");
+  if (isMountPoint(merged)) umount2(merged, MNT_DETACH);
+  if (existsSync(merged)) rmdirSync(merged);
+  rmSync(join(base, "work"), { recursive: true, force: true });
+}
+
+/** Unmounts if needed and deletes everything of the container's layer, upper dir included. */
+export function removeContainerLayer(containerId: string): void {
+  const base = containerLayerDir(containerId);
+  if (!existsSync(base)) return;
+  unmountContainerRootfs(containerId);
+  rmSync(base, { recursive: true, force: true });
+}
+
+function emptyLower(base: string): string {
+  const dir = join(base, "empty");
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  return dir;
+}
+
+/** l/<first 12 hex of the diff id> -> ../layers/sha256/<hex>/diff, relative to the data root. */
+function shortLink(diffId: string): string {
+  const link = store.shortLink(diffId);
+  const target = `../layers/sha256/${hexOf(diffId)}/diff`;
+  mkdirSync(store.shortLinks(), { recursive: true, mode: 0o700 });
+  let current: string | undefined;
+  try {
+    current = readlinkSync(link);
+  } catch {}
+  if (current !== target) {
+    if (current !== undefined) rmSync(link, { force: true });
+    symlinkSync(target, link);
+  }
+  return `l/${link.split("/").pop()}`;
+}
+
+/** Overlay option values escape ':' ',' and '\'. */
+const escape = (p: string) => p.replace(/[\\:,]/g, (c) => `\\${c}`);
+
+/** With the kernel's overlay index feature on, one layer in several mounts trips EBUSY checks; docker turns it off. */
+function indexOff(): string {
+  try {
+    return readFileSync("/sys/module/overlay/parameters/index", "utf8").trim() === "Y" ? ",index=off" : "";
+  } catch {
+    return "";
+  }
+}
+
+/** Whether `dir` is a mount point in our mount namespace. */
+export function isMountPoint(dir: string): boolean {
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const f = line.split(" ");
+    if (f[4] !== undefined && unescape(f[4]) === dir) return true;
+  }
+  return false;
+}
