@@ -8,4 +8,7 @@ export const imageCommands: Record<string, () => Promise<CommandDef<any>>> = {
   rmi: () => import("./images/rmi").then((m) => m.default),
   tag: () => import("./images/tag").then((m) => m.default),
   save: () => import("./images/save").then((m) => m.default),
+  diff: () => import("./container-fs").then((m) => m.diff),
+  commit: () => import("./container-fs").then((m) => m.commit),
+  export: () => import("./container-fs").then((m) => m.exportFs),
 };

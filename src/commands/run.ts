@@ -10,6 +10,7 @@ import { parseCpus, parseCpuset, parseInteger, parseMemory } from "../units";
 import { configureLog, log } from "../log";
 import { dataRoot, defaultRootfs, runtimeRoot } from "../paths";
 import { parseTmpfsSpec, parseVolumeSpec, volumeMount } from "../volumes";
+import type { ImageRecord } from "../image/store";
 import { createContainerRecord, type ContainerState } from "../state/store";
 import { bootId } from "../state/proc";
 import { Attachment } from "../engine/attach";
@@ -48,11 +49,12 @@ export default defineCommand({
   async run({ rawArgs }) {
     const { options, rest } = splitArgs(rawArgs, runArgs);
     configureLog({ level: options["log-level"] as string, format: options["log-format"] as string });
-    if (rest.length === 0) throw new UsageError(`"run" requires at least 1 argument: COMMAND`);
+    if (rest.length === 0) throw new UsageError(`"run" requires at least 1 argument: [IMAGE] COMMAND`);
     if (options.detach && options.tty) throw new UsageError("-d and -t cannot be combined: a detached container has no terminal to attach");
     if (process.getuid?.() !== 0) throw new UsageError("mydocker run must be run as root");
     const id = newContainerId();
-    const spec = specFromOptions(id, options, rest);
+    const root = chooseRoot(id, options, rest);
+    const spec = specFromOptions(id, options, root);
     const state = createContainerRecord(
       {
         id,
@@ -60,8 +62,9 @@ export default defineCommand({
         status: "created",
         oomKilled: false,
         created: new Date().toISOString(),
-        command: rest,
-        image: spec.root.path,
+        command: spec.process.args,
+        image: root.ref ?? spec.root.path,
+        imageId: root.image?.id,
         rootfs: spec.root.path,
         detached: options.detach === true,
         autoRemove: options.rm === true,
@@ -126,19 +129,54 @@ function readReport(fd: number): MonitorReport | undefined {
   return text ? (JSON.parse(text) as MonitorReport) : undefined;
 }
 
-/** Docker flags -> OCI config. Throws a one-line error on bad input; touches nothing. */
-export function specFromOptions(id: string, o: OptionValues, command: string[]): Spec {
+/** What the container runs on: an image (overlay of its layers) or a plain root directory. */
+interface Root {
+  rootfs: string;
+  command: string[];
+  image?: ImageRecord;
+  ref?: string;
+}
+
+/**
+ * `run [OPTIONS] IMAGE [COMMAND]` or, without an image, `run [OPTIONS] COMMAND` on a plain root
+ * (--rootfs, $MYDOCKER_ROOTFS or the project's rootfs/). The first word is an image when it names
+ * one in the store (name[:tag], or an id of 12+ hex digits); a path never does.
+ */
+function chooseRoot(id: string, o: OptionValues, words: string[]): Root {
+  const [first, ...rest] = words as [string, ...string[]];
+  const image = o.rootfs === undefined ? findImage(first) : undefined;
+  if (image) {
+    const { Entrypoint = [], Cmd = [] } = image.config;
+    const command = [...Entrypoint, ...(rest.length ? rest : Cmd)];
+    if (command.length === 0) throw new UsageError(`no command: image ${first} has no Cmd or Entrypoint; give one after the image`);
+    const { containerLayerDir } = require("../image/overlay") as typeof import("../image/overlay");
+    return { rootfs: `${containerLayerDir(id)}/merged`, command, image, ref: first };
+  }
   const rootfs = resolve((o.rootfs as string) ?? defaultRootfs());
   if (!existsSync(rootfs)) throw new UsageError(`rootfs ${rootfs} does not exist`);
   if (!statSync(rootfs).isDirectory()) throw new UsageError(`rootfs ${rootfs} is not a directory`);
-  const workdir = o.workdir as string | undefined;
+  return { rootfs, command: words };
+}
+
+function findImage(word: string): ImageRecord | undefined {
+  if (word.startsWith("/") || word.startsWith(".")) return undefined;
+  if (/^(sha256:)?[0-9a-f]{1,11}$/.test(word)) return undefined; // too short to be an id: a command such as `dd`
+  if (!existsSync(`${dataRoot()}/repositories.json`) && !existsSync(`${dataRoot()}/images`)) return undefined;
+  const { resolveImage } = require("../image/store") as typeof import("../image/store");
+  return resolveImage(word);
+}
+
+/** Docker flags -> OCI config. Throws a one-line error on bad input; touches nothing. */
+export function specFromOptions(id: string, o: OptionValues, root: Root): Spec {
+  const { rootfs, command, image } = root;
+  const workdir = (o.workdir as string | undefined) ?? image?.config.WorkingDir ?? undefined;
   if (workdir !== undefined && !workdir.startsWith("/")) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
   const hostname = (o.hostname as string | undefined) ?? shortId(id);
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) throw new UsageError(`invalid --hostname "${hostname}"`);
   const volumes = ((o.volume as string[] | undefined) ?? []).map(parseVolumeSpec);
   const tmpfs = ((o.tmpfs as string[] | undefined) ?? []).map(parseTmpfsSpec);
   const resources = resourcesFromOptions(o);
-  const env = resolveEnv((o.env as string[]) ?? []);
+  const env = [...(image?.config.Env ?? []), ...resolveEnv((o.env as string[]) ?? [])];
   // Everything is checked: only now may anything be made (host dirs of -v, named volumes).
   return buildSpec({
     args: command,

@@ -9,6 +9,7 @@ import { removeContainerRecord, updateState, type ContainerState } from "../stat
 import type { Spec } from "../spec";
 import { startContainer, StartError, teardown, waitForExit, type StartedContainer, type StdioPlan } from "./container";
 import { LogWriter } from "./logs";
+import { deleteRootfs, prepareRootfs, releaseRootfs } from "./rootfs";
 
 export interface SuperviseOptions {
   stdio: StdioPlan;
@@ -32,9 +33,11 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   const selfCgroup = readFileSync("/proc/self/cgroup", "utf8");
   let started: StartedContainer;
   try {
+    prepareRootfs(state);
     started = startContainer({ id: state.id, spec, stdio: opts.stdio, cgroup: { parent: state.cgroup.parent, selfCgroup } });
   } catch (e) {
-    const { message, code } = e instanceof StartError ? e : new StartError(String(e), 125);
+    const { message, code } = e instanceof StartError ? e : new StartError((e as Error).message ?? String(e), 125);
+    releaseRootfs(state);
     finish(state, { exitCode: code, oomKilled: false, error: message });
     opts.onStarted?.({ ok: false, error: message, code });
     return { exitCode: code, oomKilled: false, error: message };
@@ -56,13 +59,14 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   await pumped;
   logs?.close();
   teardown(started);
+  releaseRootfs(state);
   finish(state, exit);
   return exit;
 }
 
 /** Records the end, or removes the container when it was started with --rm. */
 function finish(state: ContainerState, outcome: Outcome): void {
-  if (state.autoRemove) return removeContainerRecord(state.id);
+  if (state.autoRemove) return removeContainer(state);
   updateState(state.id, () => ({
     status: "exited",
     exitCode: outcome.exitCode,
@@ -78,6 +82,13 @@ function finish(state: ContainerState, outcome: Outcome): void {
  */
 export function finishOrphan(state: ContainerState): void {
   teardown({ id: state.id, rootfs: state.rootfs, cgroup: openCgroup({ id: state.id, parent: state.cgroup.parent, selfCgroup: state.cgroup.selfCgroup }) });
-  if (state.autoRemove) return removeContainerRecord(state.id);
+  releaseRootfs(state);
+  if (state.autoRemove) return removeContainer(state);
   updateState(state.id, (s) => (s.status === "exited" ? {} : { status: "exited", exitCode: null, finished: new Date().toISOString() }));
+}
+
+/** Everything of a stopped container: its writable layer, then its state, config and logs. */
+export function removeContainer(state: ContainerState): void {
+  deleteRootfs(state);
+  removeContainerRecord(state.id);
 }

@@ -1,0 +1,76 @@
+// `mydocker diff NAME`, `mydocker commit NAME IMAGE[:TAG]`, `mydocker export NAME -o FILE`: a
+// container's filesystem as changes, as a new image, as a tar.
+import { closeSync, openSync, writeSync } from "node:fs";
+import { defineCommand } from "citty";
+import { UsageError } from "../cli/argv";
+import { openCgroup } from "../cgroups";
+import { findLive } from "../state/live";
+import type { ContainerState } from "../state/store";
+import { parseCommand } from "./args";
+
+const imageModules = () => ({
+  store: require("../image/store") as typeof import("../image/store"),
+  overlay: require("../image/overlay") as typeof import("../image/overlay"),
+  fs: require("../image/container-fs") as typeof import("../image/container-fs"),
+  tar: require("../image/tar-write") as typeof import("../image/tar-write"),
+});
+
+function imageOf(s: ContainerState, verb: string) {
+  if (!s.imageId) throw new UsageError(`${verb}: container ${s.name} runs on a plain rootfs (${s.rootfs}), not on an image`);
+  return imageModules().store.requireImage(s.imageId);
+}
+
+export const diff = defineCommand({
+  meta: { name: "diff", description: "List the files a container added (A), changed (C) or deleted (D)" },
+  args: { container: { type: "positional", required: true } },
+  async run({ rawArgs }) {
+    const { positionals } = parseCommand("diff", rawArgs, {}, 1, "CONTAINER");
+    const s = findLive(positionals[0]!);
+    for (const c of imageModules().fs.containerChanges(s.id, imageOf(s, "diff"))) console.log(`${c.kind} ${c.path}`);
+  },
+});
+
+const commitArgs = { pause: { type: "boolean", alias: "p", description: "Pause a running container while committing (default true)" } } as const;
+
+export const commit = defineCommand({
+  meta: { name: "commit", description: "Create a new image from a container's changes" },
+  args: { ...commitArgs, container: { type: "positional", required: true }, image: { type: "positional" } },
+  async run({ rawArgs }) {
+    const { options, positionals } = parseCommand("commit", rawArgs, commitArgs, 1, "CONTAINER [REPOSITORY[:TAG]]");
+    const s = findLive(positionals[0]!);
+    const image = imageOf(s, "commit");
+    // Like docker, freeze a running container so the layer is taken at one instant.
+    const freeze = s.status === "running" && options.pause !== false;
+    const cgroup = openCgroup({ id: s.id, parent: s.cgroup.parent, selfCgroup: s.cgroup.selfCgroup });
+    if (freeze) cgroup.setFrozen(true);
+    try {
+      console.log(await imageModules().fs.commitContainer(s.id, image, positionals[1], `mydocker commit ${s.name}`));
+    } finally {
+      if (freeze) cgroup.setFrozen(false);
+    }
+  },
+});
+
+const exportArgs = { output: { type: "string", alias: "o", description: "Write to a file instead of stdout" } } as const;
+
+export const exportFs = defineCommand({
+  meta: { name: "export", description: "Export a container's filesystem as a tar archive" },
+  args: { ...exportArgs, container: { type: "positional", required: true } },
+  async run({ rawArgs }) {
+    const { options, positionals } = parseCommand("export", rawArgs, exportArgs, 1, "CONTAINER");
+    const s = findLive(positionals[0]!);
+    const out = options.output as string | undefined;
+    if (out === undefined && process.stdout.isTTY) throw new UsageError("refusing to write a tar to a terminal: use -o FILE or redirect stdout");
+    const { overlay, store, tar } = imageModules();
+    const running = s.status === "running" || s.status === "paused";
+    // a stopped container's overlay is not mounted: mount it for the copy
+    const root = s.imageId ? overlay.mountContainerRootfs(s.id, store.requireImage(s.imageId)) : s.rootfs;
+    const fd = out === undefined ? 1 : openSync(out, "w", 0o644);
+    try {
+      for (const chunk of tar.tarDirectory(root)) writeSync(fd, chunk);
+    } finally {
+      if (fd !== 1) closeSync(fd);
+      if (s.imageId && !running) overlay.unmountContainerRootfs(s.id);
+    }
+  },
+});
