@@ -178,6 +178,17 @@ function setup(): Contender[] {
   else if (!(statSync(mdPath).mode & 0o111)) unavailable(md, `${MYDOCKER_RAW} is not executable`);
   list.push(md);
 
+  // (a2) mydocker on an image: the same root as an overlay (busybox:latest, which `make rootfs` imports)
+  const dataRoot = process.env.MYDOCKER_DATA_ROOT || "/var/lib/mydocker";
+  const mdImage = mk("mydocker image", () => [mdPath, "run", "--rm", "busybox:latest", "/bin/true"], `${MYDOCKER_RAW} run --rm busybox:latest /bin/true (overlay)`);
+  let repos = "";
+  try {
+    repos = readFileSync(join(dataRoot, "repositories.json"), "utf8");
+  } catch {}
+  if (!md.available) unavailable(mdImage, md.reason ?? "mydocker unavailable");
+  else if (!repos.includes('"busybox:latest"')) unavailable(mdImage, `no busybox:latest in ${dataRoot} (make rootfs imports it)`);
+  list.push(mdImage);
+
   const pid = process.pid;
   // (b) runc
   const runc = mk("runc", (i) => ["runc", "--root", join(tmp!, "runc-state"), "run", "--bundle", join(tmp!, "bundle"), `mdbench-${pid}-r${i}`], "runc run (OCI bundle on the same rootfs)");
