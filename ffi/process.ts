@@ -6,7 +6,6 @@ const sym = libc({
   sethostname: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
   chdir: { args: [FFIType.ptr], returns: FFIType.i32 },
   umask: { args: [FFIType.u32], returns: FFIType.u32 },
-  mknod: { args: [FFIType.ptr, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
   fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
 });
 
@@ -22,14 +21,6 @@ export function chdir(path: string): void {
 
 export function umask(mask: number): number {
   return sym().umask(mask);
-}
-
-export const S_IFCHR = 0o020000;
-/** makedev(3) for the small numbers of the standard devices. */
-export const makedev = (major: number, minor: number) => (major << 8) | (minor & 0xff) | ((minor & ~0xff) << 12);
-
-export function mknod(path: string, mode: number, dev: number): void {
-  check(`mknod ${path}`, sym().mknod(cstr(path), mode, dev));
 }
 
 const F_GETFD = 1;

@@ -3,7 +3,7 @@ import { defineCommand } from "citty";
 import { listLive } from "../state/live";
 import type { ContainerState } from "../state/store";
 import { parseCommand } from "./args";
-import { ago, humanDuration, shortCommand, table } from "./format";
+import { ago, humanDuration, shortCommand, table } from "../format";
 
 const args = {
   all: { type: "boolean", alias: "a", description: "Show all containers (default: running ones)" },

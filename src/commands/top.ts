@@ -6,7 +6,7 @@ import { openCgroup, type Cgroup } from "../cgroups";
 import { findLive } from "../state/live";
 import { updateState, type ContainerState } from "../state/store";
 import { parseCommand } from "./args";
-import { table } from "./format";
+import { table } from "../format";
 
 const cgroupOf = (s: ContainerState): Cgroup => openCgroup({ id: s.id, parent: s.cgroup.parent, selfCgroup: s.cgroup.selfCgroup });
 

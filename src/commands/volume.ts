@@ -3,7 +3,7 @@ import { defineCommand } from "citty";
 import { UsageError } from "../cli/argv";
 import { listStates, readConfig } from "../state/store";
 import { createVolume, inspectVolume, listVolumes, removeVolume } from "../volumes";
-import { table } from "./format";
+import { table } from "../format";
 
 /** Containers (any status) whose config mounts the volume's data. */
 function volumeUsers(path: string): string[] {

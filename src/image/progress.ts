@@ -1,6 +1,6 @@
 // A progress bar on stderr for long imports — only when stderr is a terminal, and only once the
 // work has taken more than a moment (short imports print nothing).
-import { humanSize } from "./human";
+import { humanSize } from "../format";
 
 const DELAY_MS = 300;
 

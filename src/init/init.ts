@@ -13,7 +13,8 @@ import { CLONE_FS, NAMESPACES, setns, unshare, type NamespaceType } from "../../
 import { setLinkUp } from "../../ffi/net";
 import { sendFd } from "../../ffi/socket";
 import { close as closeFd, dup2, openPtyMaster, openPtyPeer, ptySlavePath, setControllingTerminal, setsid } from "../../ffi/tty";
-import { S_IFCHR, chdir, execve, makedev, mknod, sethostname, setCloexec, umask } from "../../ffi/process";
+import { S_IFCHR, mknod } from "../../ffi/fs";
+import { chdir, execve, sethostname, setCloexec, umask } from "../../ffi/process";
 import type { Mount, Spec } from "../spec";
 import { DEFAULT_PATH } from "../spec";
 import { putOldName } from "./layout";
@@ -186,7 +187,7 @@ function mountOne(m: Mount, bindTree?: number): void {
 }
 
 function makeDevices(): void {
-  for (const [name, major, minor] of DEVICES) mknod(`/dev/${name}`, S_IFCHR | 0o666, makedev(major, minor));
+  for (const [name, major, minor] of DEVICES) mknod(`/dev/${name}`, S_IFCHR | 0o666, major, minor);
   for (const [link, target] of DEV_LINKS) if (!existsSync(link)) symlinkSync(target, link);
 }
 

@@ -13,7 +13,7 @@ import { reassembleTar } from "../../src/image/tar-split";
 import { decompress, detectCompression, fdChunks, type Chunks } from "../../src/image/source";
 import { commitImage, deleteImage, layerDirs, listImages, requireImage, resolveImage, setTag } from "../../src/image/store";
 import { normalizeReference, parseReference } from "../../src/image/reference";
-import { humanDuration, humanSize } from "../../src/image/human";
+import { humanDuration, humanSize } from "../../src/format";
 import { applyChanges } from "../../src/image/import";
 import { mountContainerRootfs, removeContainerLayer, unmountContainerRootfs, isMountPoint } from "../../src/image/overlay";
 import { imageUsers } from "../../src/image/usage";

@@ -3,7 +3,7 @@
 // {{.Field}} template.
 import { defineCommand } from "citty";
 import { UsageError } from "../../cli/argv";
-import { humanDuration, humanSize, table } from "../../image/human";
+import { humanDuration, humanSize, table } from "../../format";
 import { parseReference } from "../../image/reference";
 import { listImages, type ImageRecord } from "../../image/store";
 import { parseArgs, expectCount } from "./args";

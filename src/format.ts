@@ -1,4 +1,17 @@
-// Output helpers shared by the listing commands: docker's human durations and aligned tables.
+// Output helpers shared by the listing commands: docker's human sizes and durations (go-units
+// HumanSize / HumanDuration) and aligned tables.
+
+/** Decimal units with 3 significant digits: "4.26MB", "512B", "1.2kB". */
+export function humanSize(bytes: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(3))}${units[i]}`;
+}
 
 /** docker's units.HumanDuration: "Less than a second", "5 seconds", "About a minute", "3 hours" ... */
 export function humanDuration(ms: number): string {
