@@ -5,6 +5,8 @@
 #   make build    compile src/cli.ts into the standalone ./mydocker
 #   make run      ./mydocker run -ti /bin/sh
 #   make test     bun test (e2e tests use ./mydocker and rootfs/)
+#   make test-vm  bun test in a qemu guest whose only cgroup hierarchy is cgroup2 (vm/run.sh)
+#   make vm-clean remove .vm/ (the cached kernel and initramfs of test-vm)
 #   make bench    bun bench/start.ts (start-to-exit latency vs runc, unshare, crun)
 #   make install  copy ./mydocker to $(PREFIX)/bin
 #   make clean    remove build output, rootfs contents, bench temp
@@ -54,7 +56,7 @@ SRCS := $(shell find src ffi -type f 2>/dev/null) package.json bun.lock tsconfig
 TEST_TIMEOUT ?= 120000
 TEST_ARGS ?=
 
-.PHONY: all deps deps-bun deps-node deps-apt rootfs build run test bench install clean FORCE
+.PHONY: all deps deps-bun deps-node deps-apt rootfs build run test test-vm vm-clean bench install clean FORCE
 all: build
 
 # ---------------------------------------------------------------- deps
@@ -121,6 +123,15 @@ run: deps rootfs build
 
 test: deps rootfs build
 	$(BUN) test --timeout $(TEST_TIMEOUT) $(TEST_ARGS)
+
+# The suite again in a qemu guest (Debian's stable kernel, pure cgroup2, software emulation):
+# installs qemu-system-x86 when missing, downloads the kernel package once into .vm/, streams
+# the guest's console and exits with its tests' status. Knobs: see the top of vm/run.sh.
+test-vm: deps rootfs build
+	TEST_TIMEOUT=$(TEST_TIMEOUT) BUN=$(BUN) bash vm/run.sh
+
+vm-clean:
+	rm -rf .vm
 
 bench: deps rootfs build
 	$(BUN) bench/start.ts

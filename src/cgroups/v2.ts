@@ -38,8 +38,10 @@ export class CgroupV2 implements Cgroup {
     this.defaultPlacement = o.parent === undefined;
     this.path = o.parent !== undefined ? cgJoin(o.parent, o.id) : cgJoin(own, "mydocker", o.id);
     // --cgroup-parent: every non-root ancestor; default: from our own cgroup down (never above it:
-    // the levels above belong to whoever placed us, e.g. systemd).
-    this.managed = ancestorsBelow(o.parent !== undefined ? "/" : own, this.path).filter((p) => p !== "/");
+    // the levels above belong to whoever placed us, e.g. systemd). The root itself only when it
+    // is our own cgroup: then nobody above us enables its controllers (no systemd, e.g. a bare VM
+    // or a container's init), and without that no controller reaches `/mydocker`.
+    this.managed = ancestorsBelow(o.parent !== undefined ? "/" : own, this.path).filter((p) => p !== "/" || own === "/");
   }
 
   private dir(p: string = this.path): string {
@@ -101,6 +103,7 @@ export class CgroupV2 implements Cgroup {
   }
 
   private evacuate(p: string): void {
+    if (p === "/") return; // the root cgroup is exempt from the rule (and holds kernel threads)
     const pids = parsePids(cgRead(`${this.dir(p)}/cgroup.procs`));
     if (pids.length === 0) return;
     const host = cgJoin(p, HOST_LEAF);

@@ -139,6 +139,28 @@ test("own cgroup is the root: the root's files and processes are never touched",
   expect(existsSync(join(root, "mydocker"))).toBe(false);
 });
 
+test("own cgroup is the root and nothing enabled its controllers (no systemd): enabled there, processes stay", () => {
+  // a freshly booted pure-v2 machine without an init system: the root's subtree_control is empty
+  writeFileSync(join(root, "cgroup.subtree_control"), "\n");
+  const cg = openCgroup({ id: "c4b", root, selfCgroup: "0::/\n" });
+  cg.create({ memory: { limit: 1 << 20 }, pids: { limit: 5 } });
+  expect(read("/cgroup.subtree_control")).toBe("+cpuset +cpu +memory +pids");
+  expect(read("/cgroup.procs")).toBe("1\n"); // the root is exempt from no-internal-processes
+  expect(existsSync(join(root, "mydocker-host"))).toBe(false);
+  expect(read("/mydocker/c4b/memory.max")).toBe("1048576");
+  expect(read("/mydocker/c4b/pids.max")).toBe("5");
+  cg.destroy();
+  expect(existsSync(join(root, "mydocker"))).toBe(false);
+
+  // the same from a session scope: the root (not ours) is never written, so no controller arrives
+  writeFileSync(join(root, "cgroup.subtree_control"), "\n");
+  writeFileSync(join(root, "user.slice/cgroup.controllers"), "\n");
+  writeFileSync(join(root, SESSION, "cgroup.controllers"), "\n");
+  const below = openCgroup({ id: "c4c", root, selfCgroup: `0::${SESSION}\n` });
+  expect(() => below.create({ memory: { limit: 1 << 20 } })).toThrow("cgroup v2: the memory controller is not available");
+  expect(read("/cgroup.subtree_control")).toBe("\n");
+});
+
 test("--cgroup-parent: leaf = parent/id, every non-root ancestor enabled, cpu.max forms", () => {
   const cg = openCgroup({ id: "c5", parent: "/mygroup/sub", root, selfCgroup: `0::${SESSION}\n` });
   expect(cg.path).toBe("/mygroup/sub/c5");

@@ -302,7 +302,9 @@ describe("relayTerminal", () => {
     const master = openPtyMaster("/dev/ptmx");
     const slave = openPtyPeer(master);
     const child = Bun.spawn(
-      ["setsid", "-c", "sh", "-c", 'trap "stty size" WINCH; trap "echo GOT-INT; exit 3" INT; stty size; echo READY; while :; do sleep 0.1; done'],
+      // The relay gives the pty its size; a slow machine (the emulated CPUs of `make test-vm`) may
+      // run this shell first, so it waits for a size before reporting it.
+      ["setsid", "-c", "sh", "-c", 'trap "stty size" WINCH; trap "echo GOT-INT; exit 3" INT; until stty size 2>/dev/null | grep -qv "^0 0$"; do sleep 0.05; done; stty size; echo READY; while :; do sleep 0.1; done'],
       { stdio: [slave, slave, slave] },
     );
     close(slave);
