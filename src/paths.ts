@@ -1,22 +1,32 @@
 // Where mydocker keeps things. Each can be moved (tests give every run its own).
+import { realpathSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+
+/** The real path (mountinfo shows real paths; a root reached through a symlink must match them). */
+function real(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
 
 const overrides: { root?: string; dataRoot?: string } = {};
 
 /** Global `--root` / `--data-root` flags win over the environment. */
 export function setRoots(o: { root?: string; dataRoot?: string }): void {
-  if (o.root !== undefined) overrides.root = resolve(o.root);
-  if (o.dataRoot !== undefined) overrides.dataRoot = resolve(o.dataRoot);
+  if (o.root !== undefined) overrides.root = real(resolve(o.root));
+  if (o.dataRoot !== undefined) overrides.dataRoot = real(resolve(o.dataRoot));
 }
 
 /** Per-container state (config.json, state.json, logs): `--root`, $MYDOCKER_ROOT, /run/mydocker. */
 export function runtimeRoot(): string {
-  return overrides.root ?? resolve(process.env.MYDOCKER_ROOT || "/run/mydocker");
+  return overrides.root ?? real(resolve(process.env.MYDOCKER_ROOT || "/run/mydocker"));
 }
 
 /** Images, layers, volumes: `--data-root`, $MYDOCKER_DATA_ROOT, /var/lib/mydocker. */
 export function dataRoot(): string {
-  return overrides.dataRoot ?? resolve(process.env.MYDOCKER_DATA_ROOT || "/var/lib/mydocker");
+  return overrides.dataRoot ?? real(resolve(process.env.MYDOCKER_DATA_ROOT || "/var/lib/mydocker"));
 }
 
 /**

@@ -44,14 +44,18 @@ export function parseTmpfsSpec(text: string): Mount {
   return { destination: normalize(destination), type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", ...extra] };
 }
 
-/**
- * The OCI mount for a volume spec. A missing host directory is created (as docker does); a named
- * volume is created on first use.
- */
+/** The OCI mount for a volume spec. Creates nothing (see createVolumeSources). */
 export function volumeMount(v: VolumeSpec): Mount {
-  const source = v.kind === "bind" ? v.source : createVolume(v.source).path;
-  if (v.kind === "bind" && !existsSync(source)) mkdirSync(source, { recursive: true, mode: 0o755 });
+  const source = v.kind === "bind" ? v.source : join(volumeDir(v.source), "_data");
   return { destination: v.destination, type: "bind", source, options: ["rbind", v.readonly ? "ro" : "rw"] };
+}
+
+/** Once the container exists: a missing host directory is created (as docker does), a named volume on first use. */
+export function createVolumeSources(volumes: VolumeSpec[]): void {
+  for (const v of volumes) {
+    if (v.kind === "volume") createVolume(v.source);
+    else if (!existsSync(v.source)) mkdirSync(v.source, { recursive: true, mode: 0o755 });
+  }
 }
 
 // ---------------------------------------------------------------- named volumes

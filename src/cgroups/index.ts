@@ -141,7 +141,8 @@ export function cgRead(file: string): string | null {
   try {
     return readFileSync(file, "utf8");
   } catch (err) {
-    if (errno(err) === "ENOENT") return null;
+    // ENODEV: the cgroup was removed while we read (a concurrent teardown)
+    if (errno(err) === "ENOENT" || errno(err) === "ENODEV") return null;
     throw fsError("read", basename(file), err);
   }
 }

@@ -7,6 +7,7 @@ import { execInContainer, StartError } from "../engine/container";
 import { findLive } from "../state/live";
 import { readConfig } from "../state/store";
 import { log } from "../log";
+import { resolveEnv } from "./run";
 import { Attachment } from "../engine/attach";
 import { isatty } from "../../ffi/tty";
 
@@ -31,7 +32,7 @@ export default defineCommand({
     if (workdir !== undefined && !workdir.startsWith("/")) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
     const spec = readConfig(s.id);
     const env = new Map(spec.process.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv]));
-    for (const kv of (options.env as string[] | undefined) ?? []) env.set(kv.split("=")[0]!, kv.includes("=") ? kv : `${kv}=${process.env[kv] ?? ""}`);
+    for (const kv of resolveEnv((options.env as string[] | undefined) ?? [])) env.set(kv.slice(0, kv.indexOf("=")), kv);
     if (options.tty) env.set("TERM", "TERM=xterm");
     if (options.tty && options.interactive && !isatty(0)) log().warn("the input device is not a TTY");
     const attachment = new Attachment();

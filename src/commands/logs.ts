@@ -2,7 +2,7 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../cli/argv";
 import { readLogEntries, type LogEntry } from "../engine/logs";
-import { findLive, initAlive } from "../state/live";
+import { findLive, monitorAlive } from "../state/live";
 import { logPath, readState } from "../state/store";
 import { parseCommand } from "./args";
 
@@ -29,7 +29,8 @@ export default defineCommand({
     // container ended gets everything.
     for (;;) {
       const current = readState(state.id);
-      const ended = !current || (current.status !== "running" && current.status !== "paused") || !initAlive(current);
+      // ended: exit recorded, record gone, or no monitor left to write anything more
+      const ended = !current || current.status === "exited" || !monitorAlive(current);
       const more = readLogEntries(logPath(state.id), next);
       more.entries.forEach(print);
       next = more.next;

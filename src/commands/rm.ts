@@ -1,8 +1,9 @@
 // `mydocker rm [-f] NAME...`: removes state, logs, cgroup and mounts of stopped containers.
 import { defineCommand } from "citty";
 import { UsageError } from "../cli/argv";
-import { finishOrphan, removeContainer } from "../engine/supervise";
-import { findLive } from "../state/live";
+import { cleanupHost, removeContainer } from "../engine/supervise";
+import { readState, withContainerLock } from "../state/store";
+import { findLive, waitFor } from "../state/live";
 import type { ContainerState } from "../state/store";
 import { parseCommand } from "./args";
 import { stopContainer } from "./stop";
@@ -10,12 +11,24 @@ import { stopContainer } from "./stop";
 const args = { force: { type: "boolean", alias: "f", description: "Kill a running container first" } } as const;
 
 async function remove(s: ContainerState, force: boolean): Promise<void> {
+  if (s.status === "created") {
+    // still starting: let it start (or fail), then treat it as any other
+    if (!force) throw new UsageError(`cannot remove container ${s.name}: it is starting (use rm -f)`);
+    await waitFor(s.id, (now) => !now || now.status !== "created", 10_000);
+    const now = readState(s.id);
+    if (!now) return;
+    s = now;
+  }
   if (s.status === "running" || s.status === "paused") {
     if (!force) throw new UsageError(`cannot remove container ${s.name}: it is running (stop it first, or use rm -f)`);
     await stopContainer(s, 0);
   }
-  finishOrphan(s); // idempotent: makes sure no cgroup or mount is left, whoever ran the container
-  removeContainer(s);
+  withContainerLock(s.id, () => {
+    // whoever ran it, make sure no cgroup or mount is left
+    const problem = cleanupHost(s);
+    if (problem) throw new UsageError(`cannot remove container ${s.name}: ${problem}`);
+    removeContainer(s);
+  });
 }
 
 export default defineCommand({

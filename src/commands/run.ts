@@ -9,10 +9,10 @@ import { buildSpec, type Spec } from "../spec";
 import { parseCpus, parseCpuset, parseInteger, parseMemory } from "../units";
 import { configureLog, log } from "../log";
 import { dataRoot, defaultRootfs, runtimeRoot } from "../paths";
-import { parseTmpfsSpec, parseVolumeSpec, volumeMount } from "../volumes";
+import { createVolumeSources, parseTmpfsSpec, parseVolumeSpec, volumeMount } from "../volumes";
 import type { ImageRecord } from "../image/store";
-import { createContainerRecord, type ContainerState } from "../state/store";
-import { bootId } from "../state/proc";
+import { createContainerRecord, removeContainerRecord, type ContainerState } from "../state/store";
+import { bootId, processStartTime } from "../state/proc";
 import { Attachment } from "../engine/attach";
 import { isatty } from "../../ffi/tty";
 import type { Outcome } from "../engine/supervise";
@@ -55,6 +55,7 @@ export default defineCommand({
     const id = newContainerId();
     const root = chooseRoot(id, options, rest);
     const spec = specFromOptions(id, options, root);
+    const volumes = ((options.volume as string[] | undefined) ?? []).map(parseVolumeSpec);
     const state = createContainerRecord(
       {
         id,
@@ -70,9 +71,19 @@ export default defineCommand({
         autoRemove: options.rm === true,
         cgroup: { parent: options["cgroup-parent"] as string | undefined, selfCgroup: readFileSync("/proc/self/cgroup", "utf8") },
         bootId: bootId(),
+        // until a monitor takes over (-d), this process answers for the container
+        monitorPid: process.pid,
+        monitorStartTime: processStartTime(process.pid),
       },
       spec,
     );
+    // The name is ours now: only from here on may anything be made on the host for it.
+    try {
+      createVolumeSources(volumes);
+    } catch (e) {
+      removeContainerRecord(id);
+      throw e;
+    }
     const outcome = options.detach ? await startDetached(state) : await runInForeground(state, spec, options.interactive === true);
     if (outcome.error) log().error(outcome.error);
     if (outcome.oomKilled) log().error(`container ${shortId(id)} was OOM-killed (memory limit ${options.memory})`);
@@ -177,7 +188,6 @@ export function specFromOptions(id: string, o: OptionValues, root: Root): Spec {
   const tmpfs = ((o.tmpfs as string[] | undefined) ?? []).map(parseTmpfsSpec);
   const resources = resourcesFromOptions(o);
   const env = [...(image?.config.Env ?? []), ...resolveEnv((o.env as string[]) ?? [])];
-  // Everything is checked: only now may anything be made (host dirs of -v, named volumes).
   return buildSpec({
     args: command,
     rootfs,
@@ -207,7 +217,7 @@ function resourcesFromOptions(o: OptionValues): CgroupResources {
 }
 
 /** `-e K=V` sets; `-e K` copies K from the caller's environment when set (docker's rule). */
-function resolveEnv(entries: string[]): string[] {
+export function resolveEnv(entries: string[]): string[] {
   const out: string[] = [];
   for (const e of entries) {
     if (e.startsWith("=") || e === "") throw new UsageError(`invalid --env "${e}": empty variable name`);

@@ -56,7 +56,10 @@ const killArgs = { signal: { type: "string", alias: "s", valueHint: "KILL", desc
 
 /** `KILL`, `SIGKILL`, `9` -> a signal Node accepts. */
 export function parseSignal(text: string): NodeJS.Signals | number {
-  if (/^\d+$/.test(text)) return Number(text);
+  if (/^\d+$/.test(text)) {
+    if (Number(text) < 1 || Number(text) > 64) throw new UsageError(`invalid signal "${text}": signals are 1 to 64`);
+    return Number(text);
+  }
   const name = (text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals;
   if (!(name in require("node:os").constants.signals)) throw new UsageError(`invalid signal "${text}"`);
   return name;

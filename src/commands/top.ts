@@ -40,10 +40,19 @@ export const top = defineCommand({
 /** Freezes or thaws, and waits until the kernel reports it done (freezing is not instant). */
 async function setPaused(s: ContainerState, paused: boolean): Promise<void> {
   const cg = cgroupOf(s);
-  cg.setFrozen(paused);
   const [file, done] = cg.version === 1 ? [cg.file("freezer.state"), paused ? /FROZEN/ : /THAWED/] : [cg.file("cgroup.events"), paused ? /^frozen 1/m : /^frozen 0/m];
-  for (let i = 0; i < 500 && !done.test(readFileSync(file, "utf8")); i++) await Bun.sleep(10);
-  updateState(s.id, () => ({ status: paused ? "paused" : "running" }));
+  const reached = () => {
+    try {
+      return done.test(readFileSync(file, "utf8"));
+    } catch {
+      throw new UsageError(`container ${s.name} exited`); // its cgroup is gone
+    }
+  };
+  cg.setFrozen(paused);
+  for (let i = 0; i < 500 && !reached(); i++) await Bun.sleep(10);
+  if (!reached()) throw new UsageError(`container ${s.name}: the kernel did not finish ${paused ? "freezing" : "thawing"} it in 5 s`);
+  // only a container that is still up changes status (it may have exited meanwhile)
+  updateState(s.id, (now) => (now.status === "running" || now.status === "paused" ? { status: paused ? "paused" : "running" } : {}));
 }
 
 export const pause = defineCommand({

@@ -10,7 +10,9 @@ export class Attachment {
   private target?: { kill(signal: NodeJS.Signals): void };
   private relay?: TerminalRelay;
   private terminal?: number;
-  private readonly handlers = FORWARDED.map((sig) => [sig, () => this.target?.kill(sig)] as const);
+  /** signals that came before there was a process to pass them to */
+  private readonly early: NodeJS.Signals[] = [];
+  private readonly handlers = FORWARDED.map((sig) => [sig, () => (this.target ? this.target.kill(sig) : this.early.push(sig))] as const);
 
   /** Starts forwarding at once, so a signal that arrives while the container starts is not fatal. */
   constructor() {
@@ -20,6 +22,7 @@ export class Attachment {
   /** The process to forward to, and the master of its terminal if it has one. */
   connect(target: { kill(signal: NodeJS.Signals): void }, terminal: number | undefined, interactive: boolean): void {
     this.target = target;
+    for (const sig of this.early.splice(0)) target.kill(sig);
     if (terminal === undefined) return;
     this.terminal = terminal;
     this.relay = relayTerminal(terminal, interactive ? { stdin: process.stdin } : {});

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { openCgroup } from "../cgroups";
 import { processStartTime } from "../state/proc";
-import { removeContainerRecord, updateState, type ContainerState } from "../state/store";
+import { readState, removeContainerRecord, updateState, withContainerLock, type ContainerState } from "../state/store";
 import type { Spec } from "../spec";
 import { startContainer, StartError, teardown, waitForExit, type StartedContainer, type StdioPlan } from "./container";
 import { LogWriter } from "./logs";
@@ -58,13 +58,14 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   const exit = await waitForExit(started);
   await pumped;
   logs?.close();
-  teardown(started);
-  releaseRootfs(state);
-  finish(state, exit);
+  withContainerLock(state.id, () => {
+    const problem = cleanupHost(state, started.cgroup);
+    finish(state, problem ? { ...exit, error: problem } : exit);
+  });
   return exit;
 }
 
-/** Records the end, or removes the container when it was started with --rm. */
+/** Records the end (even when the teardown failed), or removes the container when it had --rm. */
 function finish(state: ContainerState, outcome: Outcome): void {
   if (state.autoRemove) return removeContainer(state);
   updateState(state.id, () => ({
@@ -77,14 +78,35 @@ function finish(state: ContainerState, outcome: Outcome): void {
 }
 
 /**
+ * Removes what a stopped container used on the host: its cgroup (killing anything left in it)
+ * and its overlay mount. Safe to repeat; never throws: returns what went wrong, if anything, so
+ * that the exit is recorded all the same and a later command can try again.
+ */
+export function cleanupHost(state: ContainerState, cgroup = openCgroup({ id: state.id, parent: state.cgroup.parent, selfCgroup: state.cgroup.selfCgroup })): string | undefined {
+  const problems: string[] = [];
+  for (const step of [() => teardown({ id: state.id, rootfs: state.rootfs, cgroup }), () => releaseRootfs(state)]) {
+    try {
+      step();
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  return problems.length ? `teardown: ${problems.join("; ")}` : undefined;
+}
+
+/**
  * Finishes what a dead supervisor could not: the container's processes are gone (or are killed
- * now) and its cgroup is removed; the exit status is unknown (nobody was its parent to collect it).
+ * now), its cgroup and mounts removed; the exit status is unknown (nobody was its parent to
+ * collect it). Whoever gets the container's lock first does it; the others find it done.
  */
 export function finishOrphan(state: ContainerState): void {
-  teardown({ id: state.id, rootfs: state.rootfs, cgroup: openCgroup({ id: state.id, parent: state.cgroup.parent, selfCgroup: state.cgroup.selfCgroup }) });
-  releaseRootfs(state);
-  if (state.autoRemove) return removeContainer(state);
-  updateState(state.id, (s) => (s.status === "exited" ? {} : { status: "exited", exitCode: null, finished: new Date().toISOString() }));
+  withContainerLock(state.id, () => {
+    const now = readState(state.id);
+    if (!now || now.status === "exited") return;
+    const problem = cleanupHost(now);
+    if (now.autoRemove && !problem) return removeContainer(now);
+    updateState(state.id, () => ({ status: "exited", exitCode: null, error: problem, finished: new Date().toISOString() }));
+  });
 }
 
 /** Everything of a stopped container: its writable layer, then its state, config and logs. */

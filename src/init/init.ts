@@ -105,12 +105,14 @@ function startContainer({ id, spec }: CreateOrders): never {
   for (const m of spec.mounts) mountOne(m, bindSources.get(m));
   makeDevices();
   const terminal = spec.process.terminal ? openTerminal({ console: true }) : undefined;
+  // `run -w` makes a missing directory, as docker does (before the root may turn read-only)
+  mkdirSync(spec.process.cwd, { recursive: true, mode: 0o755 });
   if (spec.root.readonly) M.mount(null, "/", null, M.MS_BIND | M.MS_REMOUNT | M.MS_RDONLY);
   // 7. Identity and network.
   if (spec.hostname) sethostname(spec.hostname);
   setLinkUp("lo");
   // 8. Become the command.
-  return becomeCommand(spec.process, { makeWorkdir: true, terminal });
+  return becomeCommand(spec.process, terminal);
 }
 
 /**
@@ -127,16 +129,14 @@ function joinContainer(orders: ExecOrders): never {
     closeSync(fd);
   }
   const terminal = orders.process.terminal ? openTerminal({ console: false }) : undefined;
-  return becomeCommand(orders.process, { makeWorkdir: false, terminal });
+  return becomeCommand(orders.process, terminal);
 }
 
 /** PATH lookup inside the container, working directory, execve. */
-function becomeCommand(proc: Spec["process"], opts: { makeWorkdir: boolean; terminal?: number }): never {
+function becomeCommand(proc: Spec["process"], terminal?: number): never {
+  chdir(proc.cwd); // first: a relative command path (`-w /bin ./ls`) is relative to it
   const path = lookPath(proc.args[0], proc.env);
-  // `run -w` makes a missing directory, as docker does; `exec -w` does not
-  if (opts.makeWorkdir) mkdirSync(proc.cwd, { recursive: true, mode: 0o755 });
-  chdir(proc.cwd);
-  if (opts.terminal !== undefined) becomeTerminalSession(opts.terminal);
+  if (terminal !== undefined) becomeTerminalSession(terminal);
   umask(0o022);
   setCloexec(ORDERS_FD);
   try {
@@ -167,10 +167,10 @@ function mountOne(m: Mount, bindTree?: number): void {
   const { flags, data } = parseMountOptions(m.options);
   if (bindTree !== undefined && !fstatSync(bindTree).isDirectory()) {
     // a file is bind-mounted onto a file
-    mkdirSync(dirname(m.destination), { recursive: true });
-    if (!existsSync(m.destination)) writeFileSync(m.destination, "");
+    mkdirSync(dirname(m.destination), { recursive: true, mode: 0o755 });
+    if (!existsSync(m.destination)) writeFileSync(m.destination, "", { mode: 0o644 });
   } else {
-    mkdirSync(m.destination, { recursive: true });
+    mkdirSync(m.destination, { recursive: true, mode: 0o755 }); // umask is 0 here: say the mode
   }
   if (bindTree !== undefined) {
     M.moveMount(bindTree, m.destination);

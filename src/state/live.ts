@@ -12,8 +12,9 @@ export const monitorAlive = (s: ContainerState) => alive(s.monitorPid, s.monitor
 
 /** The state brought up to date with the processes it names. */
 export function refresh(s: ContainerState): ContainerState {
-  if (s.status !== "running" && s.status !== "paused") return s;
-  if (initAlive(s)) return s;
+  if (s.status === "exited") return s;
+  // "created": being started by its monitor; if the monitor died first, nobody ever will
+  if (s.status === "created" ? monitorAlive(s) : initAlive(s)) return s;
   // PID 1 is gone. Its supervisor records the exit in a moment; if the supervisor is gone too
   // (killed, or a reboot), finish its work now.
   if (!orphaned(s)) return { ...s, status: "exited" };
@@ -24,7 +25,7 @@ export function refresh(s: ContainerState): ContainerState {
 export const findLive = (ref: string) => refresh(findContainer(ref));
 export const listLive = () => listStates().map(refresh);
 
-const orphaned = (s: ContainerState) => (s.status === "running" || s.status === "paused") && !initAlive(s) && !monitorAlive(s);
+const orphaned = (s: ContainerState) => s.status !== "exited" && (s.status === "created" || !initAlive(s)) && !monitorAlive(s);
 
 /**
  * Waits (polling) until `pred` holds for the container's recorded state, or `timeoutMs` passes.

@@ -66,6 +66,26 @@ export function withLock<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Runs `fn` holding the container's own lock (teardown, removal): two commands that find the
+ * same dead container do its cleanup one after the other, and the second finds it done. Not
+ * nested in withLock, and withLock may be taken inside it.
+ */
+export function withContainerLock<T>(id: string, fn: () => T): T {
+  let fd: number;
+  try {
+    fd = openSync(join(containerDir(id), ".lock"), "a");
+  } catch {
+    return fn(); // the container's directory is gone: nothing left to serialise
+  }
+  try {
+    flock(fd, LOCK_EX);
+    return fn();
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function writeAtomic(path: string, data: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, data, { mode: 0o600 });

@@ -41,6 +41,12 @@ describe("run IMAGE", () => {
     expect(readFileSync(join(ROOTFS, "etc/passwd"), "utf8")).toContain("root:x:0:0");
   });
 
+  test("--read-only with -w: the missing working directory is made before the root turns read-only", async () => {
+    const r = await mydocker(["run", "--rm", "--read-only", "-w", "/made/here", "base:1", "pwd"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("/made/here\n");
+  });
+
   test("--read-only makes the image root refuse writes", async () => {
     const r = await mydocker(["run", "--rm", "--read-only", "base:1", "touch", "/x"]);
     expect(r.code).toBe(1);

@@ -119,6 +119,8 @@ describe("detached containers", () => {
     await runDetached("--name", "k", "sh", "-c", "trap 'exit 42' USR1; while :; do sleep 0.1; done");
     expect((await mydocker(["kill", "-s", "USR1", "k"])).code).toBe(0);
     expect((await mydocker(["wait", "k"])).stdout).toBe("42\n");
+    const bad = await mydocker(["kill", "-s", "99", "k"]);
+    expect(bad.stderr).toMatch(/invalid signal "99"/);
     const again = await mydocker(["kill", "k"]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/container k is not running/);
@@ -159,6 +161,14 @@ describe("detached containers", () => {
     expect((await inspect(id.slice(0, 5))).Id).toBe(id);
     expect((await inspect("after")).Id).toBe(id);
   });
+
+  test("logs -f gives every line of a container that writes a lot and exits", async () => {
+    await runDetached("--name", "chatty", "sh", "-c", "sleep 0.3; seq 1 200000");
+    const follow = await mydocker(["logs", "-f", "chatty"], { timeoutMs: 60_000 });
+    const lines = follow.stdout.split("\n");
+    expect(lines.length).toBe(200001);
+    expect(lines[199999]).toBe("200000");
+  }, 60_000);
 
   test("logs --tail N shows the last N lines", async () => {
     await runDetached("--name", "lines", "sh", "-c", "for i in 1 2 3 4 5; do echo $i; done");

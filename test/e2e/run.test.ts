@@ -83,6 +83,10 @@ describe("isolation", () => {
     expect(tty.stdout.trim()).toBe("xterm");
   });
 
+  test("a relative command path is relative to -w", async () => {
+    expect((await mydocker(["run", "--rm", "-w", "/bin", "./busybox", "echo", "rel"])).stdout).toBe("rel\n");
+  });
+
   test("-w sets the working directory; PATH is looked up inside the root", async () => {
     const r = await mydocker(["run", "-w", "/etc", "sh", "-c", "pwd; which ls"]);
     expect(r.stdout.trim().split("\n")).toEqual(["/etc", "/bin/ls"]);

@@ -109,6 +109,14 @@ describe("bad specs are one-line errors that leave nothing behind", () => {
     });
   }
 
+  test("a name already in use: no host directory and no volume is made for it", async () => {
+    await run("-d", "--name", "taken", "sleep", "60");
+    const r = await run("--name", "taken", "-v", `${join(host, "nope", "a")}:/a`, "-v", "unborn:/b", "true");
+    expect(r.code).toBe(125);
+    expect(existsSync(join(host, "nope"))).toBe(false);
+    expect(existsSync(join(TEST_DATA_ROOT, "volumes", "unborn"))).toBe(false);
+  });
+
   test("a bad -v after a good one creates nothing for the good one", async () => {
     const r = await run("--rm", "-v", `${join(host, "not-yet")}:/a`, "-v", "bad", "true");
     expect(r.code).toBe(125);
