@@ -24,6 +24,20 @@ const dirOf = (p: string) => (p === "/" ? CG : join(CG, p));
 /** the highest online CPU (a cpuset other than the default "all", when there are several) */
 const lastCpu = () => read("/sys/devices/system/cpu/online").split(/[-,]/).pop()!;
 
+/** Starts `mydocker run -i ARGS... sh -c "echo $HOSTNAME; SCRIPT; read x"` (builtins only: no
+ *  short-lived child lingers in the cgroup), hands its short id to `body`, and always ends it. */
+async function withContainer(args: string[], script: string, body: (c: ReturnType<typeof startContainer>, id: string) => Promise<void>): Promise<number> {
+  const c = startContainer(["run", "-i", ...args, "sh", "-c", `echo $HOSTNAME; ${script}${script ? "; " : ""}read x`]);
+  let code: number | undefined;
+  try {
+    const id = await c.line();
+    await body(c, id);
+  } finally {
+    code = (await c.finish()).code;
+  }
+  return code;
+}
+
 let before: HostSnapshot;
 beforeEach(() => {
   before = hostSnapshot();
@@ -35,64 +49,67 @@ afterEach(async () => {
 describe.skipIf(!V2)(`cgroup v2${V2 ? "" : " (skipped: not a pure cgroup2 host; `make test-vm` runs these)"}`, () => {
   test("limits land in memory.max, cpu.max, cpu.weight, cpuset.cpus(.effective), pids.max; the process is in the leaf", async () => {
     const cpu = lastCpu();
-    const c = startContainer(["run", "-i", "-m", "48m", "--cpu-shares", "512", "--cpus", "0.5", "--cpuset-cpus", cpu, "--pids-limit", "20", "sh", "-c", "hostname; read x"]);
-    const id = await c.line();
-    const dir = containerCgroupDir(id, "memory");
-    expect(dir).toBe(join(dirOf(own()), "mydocker", basename(dir)));
-    expect(basename(dir).startsWith(id)).toBe(true);
-    expect(read(`${dir}/memory.max`)).toBe(String(48 * 1024 * 1024));
-    expect(read(`${dir}/cpu.max`)).toBe("50000 100000");
-    expect(read(`${dir}/cpu.weight`)).toBe("59"); // shares 512 -> weight 59 (runc's curve)
-    expect(read(`${dir}/cpuset.cpus`)).toBe(cpu);
-    expect(read(`${dir}/cpuset.cpus.effective`)).toBe(cpu);
-    expect(read(`${dir}/pids.max`)).toBe("20");
-    const pids = words(`${dir}/cgroup.procs`);
-    expect(pids.length).toBe(1); // sh, PID 1 of the container
-    // the host's view of that process: in the leaf, by path (the container sees "0::/")
-    expect(read(`/proc/${pids[0]}/cgroup`)).toBe(`0::${dir.slice(CG.length)}`);
-    expect(read(`/proc/${pids[0]}/status`).match(/^Cpus_allowed_list:\s*(.*)$/m)?.[1]).toBe(cpu);
-    expect((await c.finish()).code).toBe(0);
+    let dir = "";
+    const code = await withContainer(["-m", "48m", "--cpu-shares", "512", "--cpus", "0.5", "--cpuset-cpus", cpu, "--pids-limit", "20"], "", async (_, id) => {
+      dir = containerCgroupDir(id, "memory");
+      expect(dir).toBe(join(dirOf(own()), "mydocker", basename(dir)));
+      expect(basename(dir).startsWith(id)).toBe(true);
+      expect(read(`${dir}/memory.max`)).toBe(String(48 * 1024 * 1024));
+      expect(read(`${dir}/cpu.max`)).toBe("50000 100000");
+      expect(read(`${dir}/cpu.weight`)).toBe("59"); // shares 512 -> weight 59 (runc's curve)
+      expect(read(`${dir}/cpuset.cpus`)).toBe(cpu);
+      expect(read(`${dir}/cpuset.cpus.effective`)).toBe(cpu);
+      expect(read(`${dir}/pids.max`)).toBe("20");
+      const pids = words(`${dir}/cgroup.procs`);
+      expect(pids.length).toBe(1); // sh, PID 1 of the container
+      // the host's view of that process: in the leaf, by path (the container sees "0::/")
+      expect(read(`/proc/${pids[0]}/cgroup`)).toBe(`0::${dir.slice(CG.length)}`);
+      expect(read(`/proc/${pids[0]}/status`).match(/^Cpus_allowed_list:\s*(.*)$/m)?.[1]).toBe(cpu);
+    });
+    expect(code).toBe(0);
     expect(existsSync(dir)).toBe(false);
   });
 
   test("controllers are enabled along the path, and no cgroup with enabled controllers holds a process", async () => {
-    const c = startContainer(["run", "-i", "-m", "32m", "--pids-limit", "20", "--cpus", "1", "sh", "-c", "hostname; read x"]);
-    const id = await c.line();
-    const leaf = containerCgroupDir(id, "memory");
+    let leaf = "";
     const mine = own();
-    // every level from our own cgroup down to the leaf's parent delegates what a container needs
-    for (const p of [dirOf(mine), join(dirOf(mine), "mydocker")]) {
-      expect(words(`${p}/cgroup.subtree_control`)).toEqual(expect.arrayContaining(["cpu", "memory", "pids"]));
-      // the no-internal-processes rule (the root cgroup is exempt from it)
-      if (p !== CG) expect(words(`${p}/cgroup.procs`)).toEqual([]);
-    }
-    expect(words(`${leaf}/cgroup.controllers`)).toEqual(expect.arrayContaining(["cpu", "memory", "pids"]));
-    expect(words(`${leaf}/cgroup.subtree_control`)).toEqual([]);
-    expect(read(`${leaf}/cgroup.type`)).toBe("domain");
-    if (mine !== "/") {
-      // our own cgroup held processes (this runner, its shell): mydocker moved them to a leaf
-      expect(read("/proc/self/cgroup")).toBe(`0::${join(mine, "mydocker-host")}`);
-      expect(words(join(dirOf(mine), "mydocker-host", "cgroup.procs"))).toContain(String(process.pid));
-    } else {
-      expect(words(`${CG}/cgroup.procs`)).toContain(String(process.pid)); // the root's processes stay
-    }
-    expect((await c.finish()).code).toBe(0);
+    const code = await withContainer(["-m", "32m", "--pids-limit", "20", "--cpus", "1"], "", async (_, id) => {
+      leaf = containerCgroupDir(id, "memory");
+      // every level from our own cgroup down to the leaf's parent delegates what a container needs
+      for (const p of [dirOf(mine), join(dirOf(mine), "mydocker")]) {
+        expect(words(`${p}/cgroup.subtree_control`)).toEqual(expect.arrayContaining(["cpu", "memory", "pids"]));
+        // the no-internal-processes rule (the root cgroup is exempt from it)
+        if (p !== CG) expect(words(`${p}/cgroup.procs`)).toEqual([]);
+      }
+      expect(words(`${leaf}/cgroup.controllers`)).toEqual(expect.arrayContaining(["cpu", "memory", "pids"]));
+      expect(words(`${leaf}/cgroup.subtree_control`)).toEqual([]);
+      expect(read(`${leaf}/cgroup.type`)).toBe("domain");
+      if (mine !== "/") {
+        // our own cgroup held processes (this runner, its shell): mydocker moved them to a leaf
+        expect(read("/proc/self/cgroup")).toBe(`0::${join(mine, "mydocker-host")}`);
+        expect(words(join(dirOf(mine), "mydocker-host", "cgroup.procs"))).toContain(String(process.pid));
+      } else {
+        expect(words(`${CG}/cgroup.procs`)).toContain(String(process.pid)); // the root's processes stay
+      }
+    });
+    expect(code).toBe(0);
     expect(existsSync(leaf)).toBe(false);
     expect(existsSync(join(dirOf(mine), "mydocker"))).toBe(false); // the shared dir goes when empty
   });
 
   test("an allocation over memory.max is OOM-killed and counted in memory.events", async () => {
     // dd is killed; the shell (PID 1) stays so the cgroup can be inspected while it lives
-    const c = startContainer(["run", "-i", "-m", "32m", "sh", "-c", "hostname; dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo dd=$?; read x"]);
-    const id = await c.line();
-    expect(await c.line()).toBe("dd=137");
-    const dir = containerCgroupDir(id, "memory");
-    const events = keyed(`${dir}/memory.events`);
-    expect(events.oom_kill).toBeGreaterThanOrEqual(1);
-    expect(events.oom).toBeGreaterThanOrEqual(1);
-    expect(events.max).toBeGreaterThanOrEqual(1);
-    expect(Number(read(`${dir}/memory.current`))).toBeLessThanOrEqual(32 * 1024 * 1024);
-    expect((await c.finish()).code).toBe(0);
+    let dir = "";
+    const code = await withContainer(["-m", "32m"], "dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null; echo dd=$?", async (c, id) => {
+      expect(await c.line()).toBe("dd=137");
+      dir = containerCgroupDir(id, "memory");
+      const events = keyed(`${dir}/memory.events`);
+      expect(events.oom_kill).toBeGreaterThanOrEqual(1);
+      expect(events.oom).toBeGreaterThanOrEqual(1);
+      expect(events.max).toBeGreaterThanOrEqual(1);
+      expect(Number(read(`${dir}/memory.current`))).toBeLessThanOrEqual(32 * 1024 * 1024);
+    });
+    expect(code).toBe(0);
     expect(existsSync(dir)).toBe(false);
   });
 
@@ -104,17 +121,17 @@ describe.skipIf(!V2)(`cgroup v2${V2 ? "" : " (skipped: not a pure cgroup2 host; 
 
   test("pids.max stops forks: pids.events counts the refusals, pids.current stays within the limit", async () => {
     // the fork loop runs in a subshell (a failed fork ends the shell that tried it), PID 1 stays
-    const c = startContainer(["run", "-i", "--pids-limit", "5", "sh", "-c", "hostname; (for i in 1 2 3 4 5 6 7 8; do sleep 30 & done) 2>/dev/null; echo forked; read x"]);
-    const id = await c.line();
-    expect(await c.line()).toBe("forked");
-    const dir = containerCgroupDir(id, "pids");
-    expect(read(`${dir}/pids.max`)).toBe("5");
-    expect(keyed(`${dir}/pids.events`).max).toBeGreaterThanOrEqual(1);
-    const current = Number(read(`${dir}/pids.current`));
-    expect(current).toBeGreaterThanOrEqual(4); // sh + the sleeps that got a pid
-    expect(current).toBeLessThanOrEqual(5);
-    expect(words(`${dir}/cgroup.procs`).length).toBe(current);
-    await c.finish(); // the sleeps die with PID 1; the leaf goes
+    let dir = "";
+    await withContainer(["--pids-limit", "5"], "(for i in 1 2 3 4 5 6 7 8; do sleep 30 & done) 2>/dev/null; echo forked", async (c, id) => {
+      expect(await c.line()).toBe("forked");
+      dir = containerCgroupDir(id, "pids");
+      expect(read(`${dir}/pids.max`)).toBe("5");
+      expect(keyed(`${dir}/pids.events`).max).toBeGreaterThanOrEqual(1);
+      const current = Number(read(`${dir}/pids.current`));
+      expect(current).toBeGreaterThanOrEqual(4); // sh + the sleeps that got a pid
+      expect(current).toBeLessThanOrEqual(5);
+      expect(words(`${dir}/cgroup.procs`).length).toBe(current);
+    }); // the sleeps die with PID 1; the leaf goes
     expect(existsSync(dir)).toBe(false);
   });
 });
