@@ -48,7 +48,7 @@ endif
 # BYTECODE=0 disables it; if bun cannot generate bytecode the build falls back to plain.
 BYTECODE ?= 1
 BUILD_FLAGS := --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig
-BYTECODE_FLAGS := --bytecode --format=esm
+BYTECODE_FLAGS := --bytecode --format=esm --splitting
 SRCS := $(shell find src ffi -type f 2>/dev/null) package.json bun.lock tsconfig.json
 
 # Per-test timeout (ms). bun 1.4.5 ignores any timeout key in bunfig.toml [test],

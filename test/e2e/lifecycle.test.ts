@@ -116,7 +116,9 @@ describe("detached containers", () => {
   });
 
   test("kill -s sends the signal; kill of a stopped container is an error", async () => {
-    await runDetached("--name", "k", "sh", "-c", "trap 'exit 42' USR1; while :; do sleep 0.1; done");
+    await runDetached("--name", "k", "sh", "-c", "trap 'exit 42' USR1; echo ready; while :; do sleep 0.1; done");
+    // PID 1 ignores a signal it has no handler for: wait until the trap is set
+    for (let i = 0; i < 200 && (await mydocker(["logs", "k"])).stdout !== "ready\n"; i++) await Bun.sleep(25);
     expect((await mydocker(["kill", "-s", "USR1", "k"])).code).toBe(0);
     expect((await mydocker(["wait", "k"])).stdout).toBe("42\n");
     const bad = await mydocker(["kill", "-s", "99", "k"]);
