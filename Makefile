@@ -3,7 +3,7 @@
 #   make deps     install pinned bun, node_modules and the Debian packages tests/bench need
 #   make rootfs   build ./rootfs (busybox) — or FROM=image.tar to extract a `docker export`
 #   make build    compile src/cli.ts into the standalone ./mydocker
-#   make run      ./mydocker run -ti /bin/sh
+#   make run      ./mydocker run --rm -ti /bin/sh
 #   make test     bun test (e2e tests use ./mydocker and rootfs/)
 #   make test-vm  bun test in a qemu guest whose only cgroup hierarchy is cgroup2 (vm/run.sh)
 #   make vm-clean remove .vm/ (the cached kernel and initramfs of test-vm)
@@ -119,7 +119,7 @@ mydocker: $(SRCS) | deps-node
 
 # ---------------------------------------------------------------- use
 run: deps rootfs build
-	./mydocker run -ti /bin/sh
+	./mydocker run --rm -ti /bin/sh
 
 test: deps rootfs build
 	$(BUN) test --timeout $(TEST_TIMEOUT) $(TEST_ARGS)

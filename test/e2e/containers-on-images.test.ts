@@ -1,24 +1,17 @@
 // Containers on images: an overlay of the image's layers under a writable layer of their own;
 // diff, commit and export of what they changed; nothing reaches the image or another container.
-import { afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expectHostUnchanged, hostSnapshot, mydocker, ROOTFS, TEST_DATA_ROOT, type HostSnapshot } from "./helpers";
+import { checkHostAroundEachTest, mydocker, ROOTFS, TEST_DATA_ROOT } from "./helpers";
 
-let before: HostSnapshot;
 beforeAll(async () => {
   const r = await mydocker(["import", "--change", 'CMD ["echo", "from-cmd"]', "--change", "ENV GREETING=hi", "--change", "WORKDIR /etc", ROOTFS, "base:1"]);
   expect(r.code).toBe(0);
 });
-beforeEach(() => {
-  before = hostSnapshot();
-});
-afterEach(async () => {
-  const left = (await mydocker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
-  if (left.length) await mydocker(["rm", "-f", ...left]);
-  await expectHostUnchanged(before);
-  // every container layer went with its container
+// every container layer goes with its container
+checkHostAroundEachTest(() => {
   const containers = join(TEST_DATA_ROOT, "containers");
   expect(existsSync(containers) ? readdirSync(containers) : []).toEqual([]);
 });

@@ -3,7 +3,8 @@
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { expect } from "bun:test";
+import { afterEach, beforeEach, expect } from "bun:test";
+import { TEST_DATA_ROOT, TEST_ROOT } from "../roots";
 
 export const PROJECT = resolve(import.meta.dir, "../..");
 export const MYDOCKER = process.env.MYDOCKER_BIN ?? join(PROJECT, "mydocker");
@@ -13,12 +14,7 @@ if (!existsSync(MYDOCKER)) throw new Error(`${MYDOCKER} is missing: run \`make b
 if (!existsSync(join(ROOTFS, "bin/busybox"))) throw new Error(`${ROOTFS} has no busybox: run \`make rootfs\``);
 
 /** The tests' own state and data roots (so they never touch /run/mydocker), removed at exit. */
-export const TEST_ROOT = mkdtempSync(join(tmpdir(), "mydocker-test-root-"));
-export const TEST_DATA_ROOT = mkdtempSync(join(tmpdir(), "mydocker-test-data-"));
-process.on("exit", () => {
-  rmSync(TEST_ROOT, { recursive: true, force: true });
-  rmSync(TEST_DATA_ROOT, { recursive: true, force: true });
-});
+export { TEST_DATA_ROOT, TEST_ROOT };
 export const testEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", MYDOCKER_ROOT: TEST_ROOT, MYDOCKER_DATA_ROOT: TEST_DATA_ROOT });
 
 export interface Result {
@@ -189,4 +185,21 @@ export function namespacesOf(pid: number | "self"): Record<string, string> {
   const out: Record<string, string> = {};
   for (const ns of ["pid", "mnt", "net", "uts", "ipc", "cgroup"]) out[ns] = readlinkSync(`/proc/${pid}/ns/${ns}`);
   return out;
+}
+
+/**
+ * For the calling test file: a picture of the host before each test; after it, every container
+ * the test left is removed (rm -f) and the host must be exactly as before.
+ */
+export function checkHostAroundEachTest(alsoAfter?: () => void | Promise<void>): void {
+  let before: HostSnapshot;
+  beforeEach(() => {
+    before = hostSnapshot();
+  });
+  afterEach(async () => {
+    const left = (await mydocker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
+    if (left.length) await mydocker(["rm", "-f", ...left]);
+    await expectHostUnchanged(before);
+    await alsoAfter?.();
+  });
 }

@@ -1,20 +1,11 @@
 // Detached containers and their lifecycle: run -d, ps, logs, exec, stop, kill, rm, inspect, wait,
 // top, pause/unpause, rename — real containers, checked from outside, nothing left behind.
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { containerCgroupDir, expectHostUnchanged, hostSnapshot, mydocker, mydockerProcesses, TEST_ROOT, type HostSnapshot } from "./helpers";
+import { checkHostAroundEachTest, containerCgroupDir, mydocker, mydockerProcesses, TEST_ROOT } from "./helpers";
 
-let before: HostSnapshot;
-beforeEach(() => {
-  before = hostSnapshot();
-});
-afterEach(async () => {
-  // whatever a failed test left running goes, so the next test starts clean
-  const left = (await mydocker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
-  if (left.length) await mydocker(["rm", "-f", ...left]);
-  await expectHostUnchanged(before);
-});
+checkHostAroundEachTest();
 
 const state = (id: string) => JSON.parse(readFileSync(join(TEST_ROOT, id, "state.json"), "utf8"));
 const inspect = async (ref: string) => JSON.parse((await mydocker(["inspect", ref])).stdout)[0];

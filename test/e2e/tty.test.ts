@@ -1,19 +1,11 @@
 // -t: a pseudo-terminal from the container's own devpts, driven through script(1) so that
 // mydocker itself sits on a real terminal, as it does for a user.
-import { afterEach, beforeEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { closeSync, openSync, readFileSync, readlinkSync } from "node:fs";
 import { setWindowSize } from "../../ffi/tty";
-import { expectHostUnchanged, hostSnapshot, mydocker, MYDOCKER, mydockerProcesses, testEnv, type HostSnapshot } from "./helpers";
+import { checkHostAroundEachTest, mydocker, MYDOCKER, mydockerProcesses, testEnv } from "./helpers";
 
-let before: HostSnapshot;
-beforeEach(() => {
-  before = hostSnapshot();
-});
-afterEach(async () => {
-  const left = (await mydocker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
-  if (left.length) await mydocker(["rm", "-f", ...left]);
-  await expectHostUnchanged(before);
-});
+checkHostAroundEachTest();
 
 /** Runs `command` on a fresh 33x101 terminal, typing `keys` (strings), pausing (numbers) or acting (functions). */
 async function onTerminal(command: string, keys: (string | number | (() => void))[]) {

@@ -1,13 +1,12 @@
 // -v HOST:CTR[:ro], -v NAME:CTR, --tmpfs, --read-only, and the volume commands.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expectHostUnchanged, hostSnapshot, mydocker, ROOTFS, TEST_DATA_ROOT, type HostSnapshot } from "./helpers";
+import { checkHostAroundEachTest, mydocker, ROOTFS, TEST_DATA_ROOT } from "./helpers";
 
 let host: string;
 let root: string;
-let before: HostSnapshot;
 beforeAll(() => {
   host = mkdtempSync(join(tmpdir(), "mydocker-vol-"));
   writeFileSync(join(host, "from-host"), "hello\n");
@@ -22,14 +21,7 @@ afterAll(() => {
 });
 /** `mydocker run --rootfs <the copy> ...` */
 const run = (...args: string[]) => mydocker(["run", "--rootfs", root, ...args]);
-beforeEach(() => {
-  before = hostSnapshot();
-});
-afterEach(async () => {
-  const left = (await mydocker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
-  if (left.length) await mydocker(["rm", "-f", ...left]);
-  await expectHostUnchanged(before);
-});
+checkHostAroundEachTest();
 
 describe("bind mounts", () => {
   test("a host directory is shared both ways; :ro refuses writes with EROFS", async () => {
