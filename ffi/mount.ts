@@ -69,6 +69,25 @@ export function openTree(path: string, recursive: boolean): number {
   return check(`open_tree ${path}`, newApi().syscall(SYS_open_tree, AT_FDCWD, cstr(path), flags, null, 0));
 }
 
+const SYS_mount_setattr = 442;
+const AT_EMPTY_PATH = 0x1000;
+const MOUNT_ATTR_RDONLY = 0x1;
+const MOUNT_ATTR_SIZE = 32; // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
+
+const setattr = libc({
+  syscall: { args: [FFIType.i64, FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+});
+
+/**
+ * Makes the detached tree held by `fd` read-only, every mount in it (mount_setattr(2)), and
+ * leaves its other flags (nosuid, nodev, noexec) as they are: a remount would have to repeat them.
+ */
+export function makeTreeReadOnly(fd: number, what: string): void {
+  const attr = Buffer.alloc(MOUNT_ATTR_SIZE);
+  attr.writeBigUInt64LE(BigInt(MOUNT_ATTR_RDONLY), 0);
+  check(`mount_setattr ${what}`, setattr().syscall(SYS_mount_setattr, fd, cstr(""), AT_EMPTY_PATH | AT_RECURSIVE, attr, MOUNT_ATTR_SIZE));
+}
+
 /** Attaches the detached mount held by `fd` at `target`. */
 export function moveMount(fd: number, target: string): void {
   check(`move_mount ${target}`, newApi().syscall(SYS_move_mount, fd, cstr(""), AT_FDCWD, cstr(target), MOVE_MOUNT_F_EMPTY_PATH));

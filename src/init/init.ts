@@ -173,17 +173,15 @@ function mountOne(m: Mount, bindTree?: number): void {
     mkdirSync(m.destination, { recursive: true, mode: 0o755 }); // umask is 0 here: say the mode
   }
   if (bindTree !== undefined) {
+    if (flags & M.MS_RDONLY) M.makeTreeReadOnly(bindTree, m.destination);
     M.moveMount(bindTree, m.destination);
     closeSync(bindTree);
-  } else {
-    // sysfs and the like refuse MS_RDONLY on first mount in some cases; mount, then remount ro.
-    const wantRo = (flags & M.MS_RDONLY) !== 0;
-    M.mount(m.source ?? m.type ?? "none", m.destination, m.type ?? null, wantRo ? flags & ~M.MS_RDONLY : flags, data);
-    if (!wantRo) return;
+    return;
   }
-  if (flags & M.MS_RDONLY) {
-    M.mount(null, m.destination, null, M.MS_REMOUNT | M.MS_BIND | M.MS_RDONLY | (flags & (M.MS_NOSUID | M.MS_NODEV | M.MS_NOEXEC)));
-  }
+  // sysfs and the like refuse MS_RDONLY on first mount in some cases; mount, then remount ro.
+  const wantRo = (flags & M.MS_RDONLY) !== 0;
+  M.mount(m.source ?? m.type ?? "none", m.destination, m.type ?? null, wantRo ? flags & ~M.MS_RDONLY : flags, data);
+  if (wantRo) M.mount(null, m.destination, null, M.MS_REMOUNT | M.MS_BIND | M.MS_RDONLY | (flags & (M.MS_NOSUID | M.MS_NODEV | M.MS_NOEXEC)));
 }
 
 function makeDevices(): void {

@@ -1,6 +1,6 @@
 // -v HOST:CTR[:ro], -v NAME:CTR, --tmpfs, --read-only, and the volume commands.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkHostAroundEachTest, mydocker, ROOTFS, TEST_DATA_ROOT } from "./helpers";
@@ -31,6 +31,22 @@ describe("bind mounts", () => {
     expect(readFileSync(join(host, "from-ctr"), "utf8")).toBe("back\n");
     expect(existsSync(join(host, "nope"))).toBe(false);
     rmSync(join(host, "from-ctr"));
+  });
+
+  test(":ro is read-only all the way down and keeps the source's nosuid, nodev, noexec", async () => {
+    const src = join(host, "flags");
+    mkdirSync(join(src), { recursive: true });
+    Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "nosuid,nodev,noexec", "tmpfs", src]);
+    try {
+      mkdirSync(join(src, "sub"));
+      Bun.spawnSync(["mount", "-t", "tmpfs", "tmpfs", join(src, "sub")]);
+      const r = await run("--rm", "-v", `${src}:/ro:ro`, "sh", "-c", "grep -E ' /ro(/sub)? ' /proc/self/mountinfo | cut -d' ' -f5,6; touch /ro/sub/x");
+      expect(r.stdout).toBe("/ro ro,nosuid,nodev,noexec,relatime\n/ro/sub ro,relatime\n");
+      expect(r.stderr).toContain("Read-only file system");
+    } finally {
+      Bun.spawnSync(["umount", "-R", src]);
+      rmSync(src, { recursive: true, force: true });
+    }
   });
 
   test("a missing host directory is created; a single file can be bound", async () => {
