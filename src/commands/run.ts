@@ -1,6 +1,6 @@
 // `mydocker run [OPTIONS] COMMAND [ARG...]`: builds an OCI config from docker-style flags and runs it.
-import { closeSync, existsSync, readFileSync, readSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { splitArgs, UsageError, type OptionValues } from "../cli/argv";
 import type { CgroupResources } from "../cgroups";
@@ -11,7 +11,7 @@ import { configureLog, log } from "../log";
 import { dataRoot, defaultRootfs, runtimeRoot } from "../paths";
 import { createVolumeSources, parseTmpfsSpec, parseVolumeSpec, volumeMount } from "../volumes";
 import type { ImageRecord } from "../image/store";
-import { createContainerRecord, removeContainerRecord, type ContainerState } from "../state/store";
+import { containerDir, createContainerRecord, removeContainerRecord, type ContainerState } from "../state/store";
 import { bootId, processStartTime } from "../state/proc";
 import { Attachment } from "../engine/attach";
 import { isatty } from "../../ffi/tty";
@@ -111,12 +111,15 @@ async function runInForeground(state: ContainerState, spec: Spec, interactive: b
  * only until it reports that the command runs (or why it could not), then print the id.
  */
 async function startDetached(state: ContainerState): Promise<Outcome> {
+  // the monitor's own complaints, if it ever has any, go to monitor.log beside the container's
+  const monitorLog = openSync(join(containerDir(state.id), "monitor.log"), "a", 0o600);
   const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", state.id), {
-    stdio: ["ignore", "ignore", "ignore", "pipe"],
+    stdio: ["ignore", "ignore", monitorLog, "pipe"],
     env: CLEAN_ENV,
     cwd: "/",
     detached: true,
   });
+  closeSync(monitorLog);
   const reportFd = monitor.stdio[3] as unknown as number;
   setBlocking(reportFd);
   const report = readReport(reportFd);

@@ -1,6 +1,6 @@
 // container.log: docker's json-file format, one JSON object per line of output:
 // {"log":"hello\n","stream":"stdout","time":"2026-11-29T16:00:00.000000000Z"}
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 
 export interface LogEntry {
   log: string;
@@ -54,19 +54,31 @@ export class LogWriter {
 
 /** Reads the complete entries of a log from byte `offset` on; returns them and the next offset. */
 export function readLogEntries(path: string, offset = 0): { entries: LogEntry[]; next: number } {
-  let data: Buffer;
+  let fd: number;
   try {
-    data = readFileSync(path);
+    fd = openSync(path, "r");
   } catch {
     return { entries: [], next: offset };
   }
-  const end = data.lastIndexOf(0x0a) + 1; // only whole lines
-  if (end <= offset) return { entries: [], next: offset };
-  const entries = data
-    .subarray(offset, end)
-    .toString()
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as LogEntry);
-  return { entries, next: end };
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= offset) return { entries: [], next: offset };
+    const data = Buffer.alloc(size - offset);
+    let got = 0;
+    while (got < data.length) {
+      const n = readSync(fd, data, got, data.length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const end = data.subarray(0, got).lastIndexOf(0x0a) + 1; // only whole lines
+    const entries = data
+      .subarray(0, end)
+      .toString()
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as LogEntry);
+    return { entries, next: offset + end };
+  } finally {
+    closeSync(fd);
+  }
 }

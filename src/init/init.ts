@@ -149,7 +149,10 @@ function becomeCommand(proc: Spec["process"], terminal?: number): never {
 
 function namespaceFlags(spec: Spec): number {
   let flags = 0;
-  for (const ns of spec.linux.namespaces) if (ns.type !== "pid" && !ns.path) flags |= NAMESPACES[ns.type].flag;
+  for (const ns of spec.linux.namespaces) {
+    if (ns.path) throw new InitError(`namespace ${ns.type}: joining an existing one (path ${ns.path}) is not supported`);
+    if (ns.type !== "pid") flags |= NAMESPACES[ns.type].flag;
+  }
   return flags;
 }
 

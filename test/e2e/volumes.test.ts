@@ -44,7 +44,9 @@ describe("bind mounts", () => {
       expect(r.stdout).toBe("/ro ro,nosuid,nodev,noexec,relatime\n/ro/sub ro,relatime\n");
       expect(r.stderr).toContain("Read-only file system");
     } finally {
-      Bun.spawnSync(["umount", "-R", src]);
+      // inner first (busybox umount, in the test VM, has no -R)
+      Bun.spawnSync(["umount", join(src, "sub")]);
+      Bun.spawnSync(["umount", src]);
       rmSync(src, { recursive: true, force: true });
     }
   });
