@@ -55,28 +55,21 @@ async function setPaused(s: ContainerState, paused: boolean): Promise<void> {
   updateState(s.id, (now) => (now.status === "running" || now.status === "paused" ? { status: paused ? "paused" : "running" } : {}));
 }
 
-export const pause = defineCommand({
-  meta: { name: "pause", description: "Freeze all processes of containers" },
-  args: { container: { type: "positional", required: true } },
-  async run({ rawArgs }) {
-    for (const ref of parseCommand("pause", rawArgs, {}, 1, "CONTAINER...").positionals) {
-      const s = running(ref);
-      if (s.status === "paused") throw new UsageError(`container ${ref} is already paused`);
-      await setPaused(s, true);
-      console.log(ref);
-    }
-  },
-});
+/** `pause` and `unpause`: the same walk over the named containers, in opposite directions. */
+function freezerCommand(name: "pause" | "unpause", paused: boolean, description: string) {
+  return defineCommand({
+    meta: { name, description },
+    args: { container: { type: "positional", required: true } },
+    async run({ rawArgs }) {
+      for (const ref of parseCommand(name, rawArgs, {}, 1, "CONTAINER...").positionals) {
+        const s = running(ref);
+        if ((s.status === "paused") === paused) throw new UsageError(`container ${ref} is ${paused ? "already" : "not"} paused`);
+        await setPaused(s, paused);
+        console.log(ref);
+      }
+    },
+  });
+}
 
-export const unpause = defineCommand({
-  meta: { name: "unpause", description: "Thaw paused containers" },
-  args: { container: { type: "positional", required: true } },
-  async run({ rawArgs }) {
-    for (const ref of parseCommand("unpause", rawArgs, {}, 1, "CONTAINER...").positionals) {
-      const s = running(ref);
-      if (s.status !== "paused") throw new UsageError(`container ${ref} is not paused`);
-      await setPaused(s, false);
-      console.log(ref);
-    }
-  },
-});
+export const pause = freezerCommand("pause", true, "Freeze all processes of containers");
+export const unpause = freezerCommand("unpause", false, "Thaw paused containers");

@@ -5,7 +5,7 @@
 // is how a container's upper dir becomes a layer.
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, constants as C, type Stats } from "node:fs";
 import { lgetxattr, llistxattr, splitDev } from "../../ffi/fs";
-import type { EntryType } from "./tar";
+import type { EntryType, RawHeader } from "./tar";
 import { OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX } from "./extract";
 
 export interface HeaderFields {
@@ -92,18 +92,8 @@ function paxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(String(len)), body]);
 }
 
-interface Ustar {
-  name: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: number;
-  typeflag: string;
-  linkname: string;
-  devmajor: number;
-  devminor: number;
-}
+/** The ustar fields we write: the reader's header less the owner names (left empty, numeric ids rule). */
+type Ustar = Omit<RawHeader, "uname" | "gname">;
 
 function ustar(h: Ustar): Buffer {
   const b = Buffer.alloc(512);
