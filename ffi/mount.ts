@@ -88,6 +88,16 @@ export function makeTreeReadOnly(fd: number, what: string): void {
   check(`mount_setattr ${what}`, setattr().syscall(SYS_mount_setattr, fd, cstr(""), AT_EMPTY_PATH | AT_RECURSIVE, attr, MOUNT_ATTR_SIZE));
 }
 
+/**
+ * Makes the mount at `path` read-only (mount_setattr(2) on the path), keeping its nosuid, nodev
+ * and noexec as they are — a MS_REMOUNT would have to repeat them or clear them.
+ */
+export function makeReadOnly(path: string): void {
+  const attr = Buffer.alloc(MOUNT_ATTR_SIZE);
+  attr.writeBigUInt64LE(BigInt(MOUNT_ATTR_RDONLY), 0);
+  check(`mount_setattr ${path}`, setattr().syscall(SYS_mount_setattr, AT_FDCWD, cstr(path), AT_RECURSIVE, attr, MOUNT_ATTR_SIZE));
+}
+
 /** Attaches the detached mount held by `fd` at `target`. */
 export function moveMount(fd: number, target: string): void {
   check(`move_mount ${target}`, newApi().syscall(SYS_move_mount, fd, cstr(""), AT_FDCWD, cstr(target), MOVE_MOUNT_F_EMPTY_PATH));

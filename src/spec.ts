@@ -10,13 +10,84 @@ export interface Mount {
   options?: string[];
 }
 
+/** process.capabilities: capability names as the spec writes them ("CAP_CHOWN"). */
+export interface Capabilities {
+  bounding?: string[];
+  effective?: string[];
+  inheritable?: string[];
+  permitted?: string[];
+  ambient?: string[];
+}
+
+/**
+ * process.user. `name` and `additionalGroupNames` are mydocker's own (docker's `--user`,
+ * `--group-add`): USER[:GROUP] and group names the init looks up in the container's /etc/passwd
+ * and /etc/group, inside the new root; when `name` is set, uid and gid are ignored.
+ */
+export interface User {
+  uid: number;
+  gid: number;
+  umask?: number;
+  additionalGids?: number[];
+  name?: string;
+  additionalGroupNames?: string[];
+}
+
+/** process.rlimits[]: type is "RLIMIT_NOFILE" etc. */
+export interface Rlimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
+/** linux.devices[]: a node the init creates in /dev. */
+export interface LinuxDevice {
+  path: string;
+  type: "c" | "b" | "u" | "p";
+  major?: number;
+  minor?: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** linux.resources.devices[]: the cgroup device allow/deny list, applied in order. */
+export interface DeviceRule {
+  allow: boolean;
+  type?: "a" | "c" | "b";
+  major?: number | null;
+  minor?: number | null;
+  access?: string;
+}
+
+/** linux.seccomp (runtime-spec config-linux.md "Seccomp"). */
+export interface LinuxSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  syscalls?: SeccompRule[];
+}
+
+export interface SeccompRule {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: { index: number; value: number; valueTwo?: number; op: string }[];
+}
+
 export interface Spec {
   ociVersion: string;
   process: {
     terminal?: boolean;
+    consoleSize?: { height: number; width: number };
     args: string[];
     env: string[];
     cwd: string;
+    user?: User;
+    capabilities?: Capabilities;
+    rlimits?: Rlimit[];
+    noNewPrivileges?: boolean;
   };
   root: { path: string; readonly?: boolean };
   hostname?: string;
@@ -25,6 +96,11 @@ export interface Spec {
     namespaces: { type: NamespaceType; path?: string }[];
     resources?: CgroupResources;
     cgroupsPath?: string;
+    devices?: LinuxDevice[];
+    maskedPaths?: string[];
+    readonlyPaths?: string[];
+    seccomp?: LinuxSeccomp;
+    sysctl?: Record<string, string>;
   };
 }
 
@@ -38,6 +114,8 @@ export const DEFAULT_MOUNTS: Mount[] = [
   { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
   { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
   { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+  // the container's own cgroup (its cgroup namespace's root), read-only
+  { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
 ];
 
 export const DEFAULT_NAMESPACES: NamespaceType[] = ["pid", "network", "ipc", "uts", "mount", "cgroup"];

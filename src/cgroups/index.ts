@@ -8,6 +8,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statfsSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, posix } from "node:path";
+import type { DeviceRule } from "../spec";
 import { CgroupV1 } from "./v1.ts";
 import { CgroupV2 } from "./v2.ts";
 
@@ -15,6 +16,8 @@ export interface CgroupResources {
   memory?: { limit?: number }; // bytes
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit?: number };
+  /** the device allow/deny list (v1: devices.allow/deny; v2: a BPF_PROG_TYPE_CGROUP_DEVICE program) */
+  devices?: DeviceRule[];
 }
 
 export interface Cgroup {

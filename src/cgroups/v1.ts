@@ -5,15 +5,17 @@
  */
 import { existsSync } from "node:fs";
 import { posix } from "node:path";
+import { normalizeRule, v1Line } from "./device-rules.ts";
 import type { Cgroup, CgroupResources } from "./index.ts";
 import {
-  ancestorsBelow, cgAppend, cgJoin, cgMkdir, cgRead, cgRmdir, cgWrite, killPids, parsePids, removeLeaf,
+  ancestorsBelow, cgAppend, cgJoin, cgMkdir, cgRead, cgRmdir, cgWrite, errno, killPids, parsePids, removeLeaf,
   requestedControllers, retryIfParentVanished,
 } from "./index.ts";
 
 // cpuacct is used wherever it is mounted (co-mounted with cpu, or on its own as on some hybrid
-// hosts) so per-container CPU accounting (file("cpuacct.usage")) always works.
-const CONTROLLERS = ["memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"];
+// hosts) so per-container CPU accounting (file("cpuacct.usage")) always works. devices is joined
+// too: without rules the container inherits its parent's list.
+const CONTROLLERS = ["memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices"];
 
 interface Hierarchy {
   controllers: string[]; // the ones we use that live in this hierarchy (e.g. cpu + cpuacct when co-mounted)
@@ -79,9 +81,10 @@ export class CgroupV1 implements Cgroup {
   }
 
   create(res: CgroupResources): void {
-    for (const c of requestedControllers(res)) {
+    for (const c of [...requestedControllers(res), ...(res.devices ? ["devices"] : [])]) {
       if (!this.hier(c)) throw new Error(`cgroup v1: the ${c} controller is not mounted`);
     }
+    const deviceLines = res.devices?.map((r) => [r.allow ? "devices.allow" : "devices.deny", v1Line(normalizeRule(r))] as const);
     try {
       for (const h of this.hiers) {
         // mkdir -p, skipping the hierarchy root (we never write to its files). Another container's
@@ -102,9 +105,25 @@ export class CgroupV1 implements Cgroup {
       if (cpu?.period !== undefined) cgWrite(file("cpu", "cpu.cfs_period_us"), cpu.period);
       if (cpu?.quota !== undefined) cgWrite(file("cpu", "cpu.cfs_quota_us"), cpu.quota);
       if (pids?.limit !== undefined) cgWrite(file("pids", "pids.max"), pids.limit);
+      if (deviceLines) this.writeDeviceRules(this.dir(this.hier("devices")!), deviceLines);
     } catch (err) {
       this.removeCreated();
       throw err;
+    }
+  }
+
+  /**
+   * Deny everything, then each rule in order (cgroup-v1/devices.rst): the kernel keeps a default
+   * and a list of exceptions (device-rules.ts). One write per line, appended, so that a fake tree
+   * keeps them all; the kernel strips the newline.
+   */
+  private writeDeviceRules(dir: string, lines: (readonly [string, string])[]): void {
+    for (const [name, line] of [["devices.deny", "a"] as const, ...lines]) {
+      try {
+        cgAppend(`${dir}/${name}`, line);
+      } catch (err) {
+        throw Object.assign(new Error(`${(err as Error).message} (${JSON.stringify(line)})`), { code: errno(err) });
+      }
     }
   }
 

@@ -10,9 +10,11 @@
  * do with an "init" sub-cgroup). A later mydocker started from there sees `<own>/mydocker-host`
  * in /proc/self/cgroup and treats `<own>` as its own cgroup again, so placement stays stable.
  */
-import { existsSync } from "node:fs";
+import { closeSync, existsSync } from "node:fs";
 import { posix } from "node:path";
+import { BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE, bpfProgAttachCgroup, bpfProgLoad } from "../../ffi/bpf";
 import { sharesToWeight } from "./cpu-weight.ts";
+import { deviceFilter } from "./device-filter.ts";
 import type { Cgroup, CgroupResources } from "./index.ts";
 import {
   ancestorsBelow, cgAppend, cgJoin, cgMkdir, cgRead, cgRmdir, cgWrite, errno, parsePids, removeLeaf,
@@ -49,6 +51,7 @@ export class CgroupV2 implements Cgroup {
   }
 
   create(res: CgroupResources): void {
+    const program = res.devices && deviceFilter(res.devices); // bad rules fail before any mkdir
     try {
       // Another container's teardown may remove the shared `mydocker` dir between two of our
       // steps: then make the whole chain again (controllers included).
@@ -82,6 +85,7 @@ export class CgroupV2 implements Cgroup {
       if (cpu?.cpus !== undefined) cgWrite(file("cpuset.cpus"), cpu.cpus);
       if (cpu?.mems !== undefined) cgWrite(file("cpuset.mems"), cpu.mems);
       if (pids?.limit !== undefined) cgWrite(file("pids.max"), pids.limit);
+      if (program) attachDeviceFilter(this.dir(), program.bytes);
     } catch (err) {
       this.removeCreated();
       throw err;
@@ -157,5 +161,20 @@ export class CgroupV2 implements Cgroup {
       }
     }
     this.created = [];
+  }
+}
+
+/**
+ * Loads the device program and attaches it to the cgroup directory. The attachment holds the
+ * program, so our fd is closed right after; rmdir of the cgroup releases both (cgroup_bpf_release).
+ * BPF_F_ALLOW_MULTI: a program attached above us (e.g. by systemd) still runs too, and a later
+ * manager may add its own below.
+ */
+function attachDeviceFilter(dir: string, insns: Buffer): void {
+  const fd = bpfProgLoad(BPF_PROG_TYPE_CGROUP_DEVICE, insns, "Apache", "mydocker_dev");
+  try {
+    bpfProgAttachCgroup(fd, dir, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -10,12 +10,15 @@ import { log } from "../log";
 import { resolveEnv } from "./run";
 import { Attachment } from "../engine/attach";
 import { isatty } from "../../ffi/tty";
+import { callerWindowSize } from "./run";
+import { capabilitySets, isRootUser } from "../security/capabilities";
 
 const args = {
   interactive: { type: "boolean", alias: "i", description: "Keep STDIN attached" },
   tty: { type: "boolean", alias: "t", description: "Allocate a terminal" },
   env: { type: "string", alias: "e", valueHint: "KEY=VALUE...", description: "Set an environment variable (repeatable)" },
   workdir: { type: "string", alias: "w", description: "Working directory (default: the container's)" },
+  user: { type: "string", alias: "u", valueHint: "USER[:GROUP]", description: "User name or uid (default: the container's)" },
 } as const;
 
 export default defineCommand({
@@ -35,14 +38,26 @@ export default defineCommand({
     for (const kv of resolveEnv((options.env as string[] | undefined) ?? [])) env.set(kv.slice(0, kv.indexOf("=")), kv);
     if (options.tty) env.set("TERM", "TERM=xterm");
     if (options.tty && options.interactive && !isatty(0)) log().warn("the input device is not a TTY");
+    // The container's own restrictions (capabilities, rlimits, no_new_privs, seccomp), and its
+    // user unless -u names another: an exec'd process is no more privileged than the first one.
+    const proc = { ...spec.process, args: command, env: [...env.values()], cwd: workdir ?? spec.process.cwd, terminal: options.tty === true };
+    const user = options.user as string | undefined;
+    if (user !== undefined) {
+      if (!/^[^:\s]+(:[^:\s]+)?$/.test(user)) throw new UsageError(`invalid --user "${user}": expected USER[:GROUP]`);
+      proc.user = { uid: 0, gid: 0, name: user };
+      const bounding = spec.process.capabilities?.bounding;
+      if (bounding) proc.capabilities = capabilitySets(bounding, isRootUser(user));
+    }
+    proc.consoleSize = options.tty ? callerWindowSize() : undefined;
     const attachment = new Attachment();
     let launched;
     try {
       launched = execInContainer({
         pid: s.pid!,
         cgroup: openCgroup({ id: s.id, parent: s.cgroup.parent, selfCgroup: s.cgroup.selfCgroup }),
-        process: { args: command, env: [...env.values()], cwd: workdir ?? spec.process.cwd, terminal: options.tty === true },
+        process: proc,
         namespaces: spec.linux.namespaces.map((n) => n.type),
+        seccomp: spec.linux.seccomp,
         stdio: options.tty ? ["ignore", "ignore", "ignore"] : [options.interactive ? "inherit" : "ignore", "inherit", "inherit"],
       });
     } catch (e) {

@@ -14,7 +14,9 @@ import type { ImageRecord } from "../image/store";
 import { containerDir, createContainerRecord, removeContainerRecord, type ContainerState } from "../state/store";
 import { bootId, processStartTime } from "../state/proc";
 import { Attachment } from "../engine/attach";
-import { isatty } from "../../ffi/tty";
+import { getWindowSize, isatty } from "../../ffi/tty";
+import { applySecurity } from "../security/defaults";
+import { securityArgs, securityOptions } from "../security/options";
 import type { Outcome } from "../engine/supervise";
 import { CLEAN_ENV, selfCommand } from "../engine/self";
 import { setBlocking } from "../../ffi/process";
@@ -41,6 +43,7 @@ export const runArgs = {
   "cgroup-parent": { type: "string", description: "Parent cgroup (default: <own cgroup>/mydocker)" },
   "log-level": { type: "string", valueHint: "info", description: "error, warn, info, debug" },
   "log-format": { type: "string", valueHint: "text", description: "text or json" },
+  ...securityArgs,
 } as const;
 
 export default defineCommand({
@@ -191,7 +194,7 @@ export function specFromOptions(id: string, o: OptionValues, root: Root): Spec {
   const tmpfs = ((o.tmpfs as string[] | undefined) ?? []).map(parseTmpfsSpec);
   const resources = resourcesFromOptions(o);
   const env = [...(image?.config.Env ?? []), ...resolveEnv((o.env as string[]) ?? [])];
-  return buildSpec({
+  const spec = buildSpec({
     args: command,
     rootfs,
     readonly: o["read-only"] === true,
@@ -202,6 +205,23 @@ export function specFromOptions(id: string, o: OptionValues, root: Root): Spec {
     resources,
     mounts: [...volumes.map(volumeMount), ...tmpfs],
   });
+  const security = securityOptions(o, spec.linux.namespaces.map((n) => n.type));
+  security.user ??= image?.config.User; // the image's USER, unless --user says otherwise
+  applySecurity(spec, security);
+  if (spec.process.terminal) spec.process.consoleSize = callerWindowSize();
+  return spec;
+}
+
+/** The caller's terminal size (stdout, else stdin), so that the container's starts with it. */
+export function callerWindowSize(): { height: number; width: number } | undefined {
+  for (const fd of [1, 0]) {
+    if (!isatty(fd)) continue;
+    try {
+      const { rows, cols } = getWindowSize(fd);
+      if (rows > 0 && cols > 0) return { height: rows, width: cols };
+    } catch {}
+  }
+  return undefined;
 }
 
 function resourcesFromOptions(o: OptionValues): CgroupResources {

@@ -10,7 +10,8 @@ import { recvMessage } from "../../ffi/socket";
 import { openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
 import type { InitFailure, InitOrders } from "../init/init";
 import { putOldName } from "../init/layout";
-import type { Spec } from "../spec";
+import { runtimeRoot } from "../paths";
+import type { LinuxSeccomp, Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
 
 export type StdioPlan = ["inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe"];
@@ -56,7 +57,10 @@ export function startContainer(opts: StartOptions): StartedContainer {
   const cgroup = openCgroup({ id: opts.id, ...opts.cgroup });
   cgroup.create(opts.spec.linux.resources ?? {});
   try {
-    const { init, terminal } = launchInit(opts.stdio, cgroup, { id: opts.id, spec: opts.spec });
+    // The init gets the compiled filter, not the profile: it only loads it (seccomp(2)).
+    const { seccomp, ...linux } = opts.spec.linux;
+    const orders = { id: opts.id, spec: { ...opts.spec, linux }, seccomp: compiledSeccomp(seccomp) };
+    const { init, terminal } = launchInit(opts.stdio, cgroup, orders);
     return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
     teardown({ id: opts.id, rootfs: opts.spec.root.path, cgroup });
@@ -70,6 +74,8 @@ export interface ExecOptions {
   cgroup: Cgroup;
   process: Spec["process"];
   namespaces: NamespaceType[];
+  /** the container's seccomp config: an exec'd process gets the same filter */
+  seccomp?: LinuxSeccomp;
   stdio: StdioPlan;
 }
 
@@ -82,7 +88,19 @@ export interface Launched {
 /** Runs a process in a running container: its namespaces, its cgroup, its root. */
 export function execInContainer(opts: ExecOptions): Launched {
   const joined = opts.namespaces.filter((t) => t !== "pid").map((type) => ({ type, path: `/proc/${opts.pid}/ns/${NAMESPACES[type].file}` }));
-  return launchInit(opts.stdio, opts.cgroup, { exec: { process: opts.process, namespaces: joined } }, `/proc/${opts.pid}/ns/pid`);
+  const orders = { exec: { process: opts.process, namespaces: joined, seccomp: compiledSeccomp(opts.seccomp) } };
+  return launchInit(opts.stdio, opts.cgroup, orders, `/proc/${opts.pid}/ns/pid`);
+}
+
+/** linux.seccomp as a BPF program (base64) for the init; compiled once per profile, then cached. */
+function compiledSeccomp(seccomp: LinuxSeccomp | undefined): string | undefined {
+  if (!seccomp) return undefined;
+  const { seccompProgram } = require("../security/seccomp") as typeof import("../security/seccomp");
+  try {
+    return seccompProgram(seccomp, join(runtimeRoot(), "seccomp")).toString("base64");
+  } catch (e) {
+    throw new StartError((e as Error).message, 125);
+  }
 }
 
 /**

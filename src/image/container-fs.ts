@@ -1,7 +1,9 @@
 // What a container on an image changed, read from its writable (upper) layer: `diff` lists it,
 // `commit` makes it a new layer on top of the image, `export` tars the merged filesystem.
-import { existsSync, lstatSync, readdirSync } from "node:fs";
+import { closeSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { AT_FDCWD, O_DIRECTORY, O_PATH, openat2 } from "../../ffi/openat";
+import { existsBeneath, walkTree } from "./fd-walk";
 import { importLayer } from "./layers";
 import { containerLayerDir } from "./overlay";
 import { normalizeReference } from "./reference";
@@ -15,28 +17,30 @@ export interface Change {
   path: string;
 }
 
-/** docker diff: A added, C changed, D deleted, sorted by path. */
+/**
+ * docker diff: A added, C changed, D deleted, sorted by path. The upper layer of a running
+ * container is walked by fd (fd-walk.ts) and the image's layers are asked beneath their own root
+ * fds with no symlink followed, so nothing the container does makes us read outside its layers.
+ */
 export function containerChanges(containerId: string, image: ImageRecord): Change[] {
-  const lowers = layerDirs(image).reverse(); // top first
-  const inLower = (rel: string) => lowers.some((l) => existsSync(join(l, rel)));
-  const changes: Change[] = [];
-  const walk = (dir: string, rel: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const abs = join(dir, name);
-      const path = `${rel}/${name}`;
-      const st = lstatSync(abs);
-      if (st.isCharacterDevice() && st.rdev === 0) {
-        changes.push({ kind: "D", path }); // an overlayfs whiteout
-        continue;
-      }
-      changes.push({ kind: inLower(path) ? "C" : "A", path });
-      // an opaque directory replaced the lower one: what was below it is gone, what is in it is new
-      if (st.isDirectory()) walk(abs, path);
-    }
-  };
   const upper = upperDir(containerId);
-  if (existsSync(upper)) walk(upper, "");
-  return changes;
+  if (!existsSync(upper)) return [];
+  const lowers: number[] = [];
+  try {
+    for (const l of layerDirs(image).reverse()) lowers.push(openat2(AT_FDCWD, l, O_PATH | O_DIRECTORY, 0, l)); // top first
+    const inLower = (rel: string) => lowers.some((fd) => existsBeneath(fd, rel));
+    const changes: Change[] = [];
+    for (const e of walkTree(upper)) {
+      const path = `/${e.path}`;
+      // an overlayfs whiteout; an opaque directory replaced the lower one: what was below it is
+      // gone, what is in it is new (the walk goes into every directory)
+      if (e.type === "char" && e.stat.rdev === 0) changes.push({ kind: "D", path });
+      else changes.push({ kind: inLower(e.path) ? "C" : "A", path });
+    }
+    return changes;
+  } finally {
+    for (const fd of lowers) closeSync(fd);
+  }
 }
 
 /**

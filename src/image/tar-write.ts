@@ -3,8 +3,8 @@
 // detected by inode, xattrs as SCHILY.xattr.*. With `whiteouts`, overlayfs whiteouts are written
 // the portable way (0:0 char device NAME -> empty `.wh.NAME`, opaque dir -> `.wh..wh..opq`), which
 // is how a container's upper dir becomes a layer.
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, constants as C, type Stats } from "node:fs";
-import { lgetxattr, llistxattr, splitDev } from "../../ffi/fs";
+import { splitDev } from "../../ffi/fs";
+import { walkTree } from "./fd-walk";
 import type { EntryType, RawHeader } from "./tar";
 import { OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX } from "./extract";
 
@@ -128,90 +128,49 @@ export interface DirTarOptions {
 
 /**
  * The tar stream of a directory's contents (not the directory itself), as chunks valid until the
- * next is requested. Sockets are left out (tar cannot hold them).
+ * next is requested. Sockets are left out (tar cannot hold them). The walk never leaves `root`,
+ * even while a running container rearranges it (fd-walk.ts): a symlink is archived as a symlink.
  */
 export function* tarDirectory(root: string, opts: DirTarOptions = {}): Generator<Uint8Array> {
   const links = new Map<string, string>(); // "dev:ino" -> first name
   const buf = Buffer.allocUnsafe(1 << 20);
-  function* walk(dir: string, rel: string): Generator<Uint8Array> {
-    const names = readdirSync(dir).sort();
-    for (const n of names) {
-      const abs = `${dir}/${n}`;
-      const name = rel ? `${rel}/${n}` : n;
-      const st = lstatSync(abs);
-      const common = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
-      if (opts.whiteouts && st.isCharacterDevice() && st.rdev === 0) {
-        yield tarHeader({ ...common, name: whiteoutName(name), type: "file", mode: 0o600 });
+  for (const e of walkTree(root)) {
+    const { stat: st, path: name, type } = e;
+    const common = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
+    if (opts.whiteouts && type === "char" && st.rdev === 0) {
+      yield tarHeader({ ...common, name: whiteoutName(name), type: "file", mode: 0o600 });
+      continue;
+    }
+    if (type === "socket") continue;
+    const xattrs = e.xattrs((k) => k.startsWith("trusted.overlay."));
+    if (type !== "dir" && st.nlink > 1) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = links.get(key);
+      if (first !== undefined) {
+        yield tarHeader({ ...common, name, type: "link", linkname: first });
         continue;
       }
-      const xattrs = readXattrs(abs);
-      const type = typeOf(st);
-      if (!type) continue;
-      if (type !== "dir" && st.nlink > 1) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = links.get(key);
-        if (first !== undefined) {
-          yield tarHeader({ ...common, name, type: "link", linkname: first });
-          continue;
-        }
-        links.set(key, name);
-      }
-      if (type === "dir") {
-        const opaque = opts.whiteouts && lgetxattr(abs, OPAQUE_XATTR)?.toString() === "y";
-        yield tarHeader({ ...common, name, type, xattrs });
-        if (opaque) yield tarHeader({ ...common, name: `${name}/${OPAQUE_MARKER}`, type: "file", mode: 0o600 });
-        yield* walk(abs, name);
-      } else if (type === "file") {
-        yield tarHeader({ ...common, name, type, size: st.size, xattrs });
-        yield* fileContent(abs, st.size, buf);
-        yield padding(st.size);
-      } else if (type === "symlink") {
-        yield tarHeader({ ...common, name, type, linkname: readlinkSync(abs), xattrs });
-      } else {
-        const { major, minor } = splitDev(st.rdev);
-        yield tarHeader({ ...common, name, type, devmajor: type === "fifo" ? 0 : major, devminor: type === "fifo" ? 0 : minor, xattrs });
-      }
+      links.set(key, name);
+    }
+    if (type === "dir") {
+      const opaque = opts.whiteouts && e.xattr(OPAQUE_XATTR)?.toString() === "y";
+      yield tarHeader({ ...common, name, type, xattrs });
+      if (opaque) yield tarHeader({ ...common, name: `${name}/${OPAQUE_MARKER}`, type: "file", mode: 0o600 });
+    } else if (type === "file") {
+      yield tarHeader({ ...common, name, type, size: st.size, xattrs });
+      yield* e.content(buf);
+      yield padding(st.size);
+    } else if (type === "symlink") {
+      yield tarHeader({ ...common, name, type, linkname: e.linkTarget(), xattrs });
+    } else {
+      const { major, minor } = splitDev(st.rdev);
+      yield tarHeader({ ...common, name, type, devmajor: type === "fifo" ? 0 : major, devminor: type === "fifo" ? 0 : minor, xattrs });
     }
   }
-  yield* walk(root, "");
   yield END_OF_ARCHIVE;
 }
 
 function whiteoutName(name: string): string {
   const i = name.lastIndexOf("/");
   return `${name.slice(0, i + 1)}${WHITEOUT_PREFIX}${name.slice(i + 1)}`;
-}
-
-function typeOf(st: Stats): EntryType | undefined {
-  if (st.isFile()) return "file";
-  if (st.isDirectory()) return "dir";
-  if (st.isSymbolicLink()) return "symlink";
-  if (st.isCharacterDevice()) return "char";
-  if (st.isBlockDevice()) return "block";
-  if (st.isFIFO()) return "fifo";
-  return undefined; // socket
-}
-
-function readXattrs(abs: string): [string, Buffer][] {
-  const out: [string, Buffer][] = [];
-  for (const k of llistxattr(abs).sort()) {
-    if (k.startsWith("trusted.overlay.")) continue;
-    const v = lgetxattr(abs, k);
-    if (v !== undefined) out.push([k, v]);
-  }
-  return out;
-}
-
-function* fileContent(abs: string, size: number, buf: Buffer): Generator<Uint8Array> {
-  const fd = openSync(abs, C.O_RDONLY | C.O_NOFOLLOW);
-  try {
-    for (let pos = 0; pos < size; ) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
-      if (n <= 0) throw new Error(`${abs} shrank while it was being read`);
-      yield buf.subarray(0, n);
-      pos += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -5,20 +5,25 @@
 //
 // Only synchronous calls here: they run on this (the JS) thread, which is the thread whose
 // namespaces change; Bun's other threads stay where they were and die at execve.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rmdirSync, statSync, symlinkSync, writeFileSync, writeSync, accessSync, constants } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmdirSync, statSync, symlinkSync, writeFileSync, writeSync, accessSync, chownSync, constants } from "node:fs";
 import { dirname } from "node:path";
 import { SyscallError } from "../../ffi/errno";
 import * as M from "../../ffi/mount";
 import { CLONE_FS, NAMESPACES, setns, unshare, type NamespaceType } from "../../ffi/namespaces";
 import { setLinkUp } from "../../ffi/net";
 import { sendFd } from "../../ffi/socket";
-import { close as closeFd, dup2, openPtyMaster, openPtyPeer, ptySlavePath, setControllingTerminal, setsid } from "../../ffi/tty";
-import { S_IFCHR, mknod } from "../../ffi/fs";
+import { close as closeFd, dup2, openPtyMaster, openPtyPeer, ptySlavePath, setControllingTerminal, setsid, setWindowSize } from "../../ffi/tty";
+import { S_IFBLK, S_IFCHR, S_IFIFO, mknod } from "../../ffi/fs";
 import { chdir, execve, sethostname, setCloexec, umask } from "../../ffi/process";
-import type { Mount, Spec } from "../spec";
+import * as C from "../../ffi/credentials";
+import { loadSeccompProgram } from "../../ffi/seccomp";
+import type { LinuxDevice, Mount, Spec } from "../spec";
 import { DEFAULT_PATH } from "../spec";
+import { capabilityMask } from "../security/capabilities";
+import { sysctlNamespace } from "../security/sysctl";
 import { putOldName } from "./layout";
 import { parseMountOptions } from "./options";
+import { resolveUser } from "./user";
 
 /** What the parent writes to fd 3: one JSON line. Start a new container, or join a running one. */
 export type InitOrders = CreateOrders | { exec: ExecOrders };
@@ -26,12 +31,15 @@ export type InitOrders = CreateOrders | { exec: ExecOrders };
 export interface CreateOrders {
   id: string;
   spec: Spec;
+  /** linux.seccomp compiled by the parent (base64 of the BPF program), loaded last */
+  seccomp?: string;
 }
 
 /** `mydocker exec`: the command, and the namespaces to join (files under /proc/PID/ns). */
 export interface ExecOrders {
   process: Spec["process"];
   namespaces: { type: NamespaceType; path: string }[];
+  seccomp?: string;
 }
 
 /** The payload of the fd 3 message that carries the terminal's master. */
@@ -52,16 +60,24 @@ class InitError extends Error {
   }
 }
 
-// Standard devices (OCI runtime-spec "Default Devices"), mode 0666.
-const DEVICES: [name: string, major: number, minor: number][] = [
+// Standard devices (OCI runtime-spec "Default Devices"), mode 0666: made when the config names none.
+const DEFAULT_DEVICES: LinuxDevice[] = [
   ["null", 1, 3], ["zero", 1, 5], ["full", 1, 7], ["random", 1, 8], ["urandom", 1, 9], ["tty", 5, 0],
-];
+].map(([name, major, minor]) => ({ path: `/dev/${name}`, type: "c", major: major as number, minor: minor as number, fileMode: 0o666 }));
 const DEV_LINKS: [link: string, target: string][] = [
   ["/dev/fd", "/proc/self/fd"], ["/dev/stdin", "/proc/self/fd/0"], ["/dev/stdout", "/proc/self/fd/1"],
   ["/dev/stderr", "/proc/self/fd/2"], ["/dev/ptmx", "pts/ptmx"],
 ];
 
 export function main(): never {
+  // Before anything else: nothing in the container (same uid 0) may ptrace us or read our
+  // /proc files while we still hold the host's privileges (prctl(2) PR_SET_DUMPABLE).
+  // execve(2) makes the user's command dumpable again.
+  try {
+    C.setNonDumpable();
+  } catch (e) {
+    return fail(e);
+  }
   let orders: InitOrders;
   try {
     orders = JSON.parse(readOrders()) as InitOrders;
@@ -76,8 +92,9 @@ export function main(): never {
 }
 
 /** The container start, step by step. */
-function startContainer({ id, spec }: CreateOrders): never {
+function startContainer({ id, spec, seccomp }: CreateOrders): never {
   const rootfs = spec.root.path;
+  const cgroupV2 = existsSync("/sys/fs/cgroup/cgroup.controllers"); // the host's view, before the pivot
   // 1. New namespaces for this thread (the PID namespace was made by the parent: a process
   //    cannot change its own, see pid_namespaces(7)). The cgroup namespace is made now that the
   //    parent has put us in the container's cgroup, so that cgroup becomes its root.
@@ -101,18 +118,27 @@ function startContainer({ id, spec }: CreateOrders): never {
   } finally {
     rmdirQuietly(existsSync(`/${putOld}`) ? `/${putOld}` : `${rootfs}/${putOld}`);
   }
-  // 6. The filesystems of the container: /proc, /dev and friends, /sys.
-  for (const m of spec.mounts) mountOne(m, bindSources.get(m));
-  makeDevices();
-  const terminal = spec.process.terminal ? openTerminal({ console: true }) : undefined;
+  // 6. The filesystems of the container: /proc, /dev and friends, /sys, /sys/fs/cgroup, volumes.
+  for (const m of spec.mounts) {
+    if (m.type === "cgroup") mountCgroupFs(m, cgroupV2);
+    else mountOne(m, bindSources.get(m));
+  }
+  makeDevices(spec.linux.devices ?? DEFAULT_DEVICES);
+  const terminal = spec.process.terminal ? openTerminal({ console: true, size: spec.process.consoleSize }) : undefined;
   // `run -w` makes a missing directory, as docker does (before the root may turn read-only)
   mkdirSync(spec.process.cwd, { recursive: true, mode: 0o755 });
+  // 7. Kernel parameters of the container's own namespaces, while /proc/sys is still writable.
+  for (const [key, value] of Object.entries(spec.linux.sysctl ?? {})) writeSysctl(key, value);
+  // 8. What the command must not see or change: masked paths (an empty read-only tmpfs on a
+  //    directory, /dev/null on a file), read-only paths, a read-only root.
+  for (const path of spec.linux.maskedPaths ?? []) maskPath(path);
+  for (const path of spec.linux.readonlyPaths ?? []) readonlyPath(path);
   if (spec.root.readonly) M.mount(null, "/", null, M.MS_BIND | M.MS_REMOUNT | M.MS_RDONLY);
-  // 7. Identity and network.
+  // 9. Identity and network.
   if (spec.hostname) sethostname(spec.hostname);
   setLinkUp("lo");
-  // 8. Become the command.
-  return becomeCommand(spec.process, terminal);
+  // 10. Become the command, with the privileges the config leaves it.
+  return becomeCommand(spec.process, seccomp, terminal);
 }
 
 /**
@@ -128,23 +154,67 @@ function joinContainer(orders: ExecOrders): never {
     setns(fd, NAMESPACES[type].flag);
     closeSync(fd);
   }
-  const terminal = orders.process.terminal ? openTerminal({ console: false }) : undefined;
-  return becomeCommand(orders.process, terminal);
+  const terminal = orders.process.terminal ? openTerminal({ console: false, size: orders.process.consoleSize }) : undefined;
+  return becomeCommand(orders.process, orders.seccomp, terminal);
 }
 
-/** PATH lookup inside the container, working directory, execve. */
-function becomeCommand(proc: Spec["process"], terminal?: number): never {
+/**
+ * PATH lookup inside the container, working directory, then the privileges, in the order of
+ * runc's finalizeNamespace (all per-thread, all on this thread, the one that execs):
+ * rlimits -> [seccomp, when no_new_privs is off: loading a filter then needs CAP_SYS_ADMIN, so
+ * it goes while we have it] -> bounding set (needs CAP_SETPCAP) -> groups, gid, uid (keeping the
+ * permitted set across the switch) -> capset -> ambient -> no_new_privs -> [seccomp] -> execve.
+ */
+function becomeCommand(proc: Spec["process"], seccomp: string | undefined, terminal?: number): never {
   chdir(proc.cwd); // first: a relative command path (`-w /bin ./ls`) is relative to it
-  const path = lookPath(proc.args[0], proc.env);
+  const user = proc.user ? userOf(proc.user) : undefined;
+  const env = user && !proc.env.some((e) => e.startsWith("HOME=")) ? [...proc.env, `HOME=${user.home}`] : proc.env;
+  const path = lookPath(proc.args[0], env);
   if (terminal !== undefined) becomeTerminalSession(terminal);
-  umask(0o022);
+  umask(proc.user?.umask ?? 0o022);
   setCloexec(ORDERS_FD);
+  const filter = seccomp ? Buffer.from(seccomp, "base64") : undefined;
+  const caps = proc.capabilities ? capabilitySets(proc.capabilities) : undefined;
+  for (const r of proc.rlimits ?? []) C.setRlimit(r.type, r.soft, r.hard);
+  if (filter && !proc.noNewPrivileges) loadSeccompProgram(filter);
+  if (caps) for (let cap = 0; cap <= caps.lastCap; cap++) if (!(caps.bounding & (1n << BigInt(cap)))) C.dropFromBoundingSet(cap);
+  if (user) {
+    C.setKeepCaps(true);
+    C.setGroups(user.groups);
+    C.setGid(user.gid);
+    C.setUid(user.uid);
+    C.setKeepCaps(false);
+  }
+  if (caps) {
+    C.setCapabilities(caps);
+    C.clearAmbient();
+    for (let cap = 0; cap <= caps.lastCap; cap++) if (caps.ambient & (1n << BigInt(cap))) C.raiseAmbient(cap);
+  }
+  if (proc.noNewPrivileges) C.setNoNewPrivileges();
+  if (filter && proc.noNewPrivileges) loadSeccompProgram(filter);
   try {
-    return execve(path, proc.args, proc.env);
+    return execve(path, proc.args, env);
   } catch (e) {
     const code = e instanceof SyscallError && (e.code === "ENOENT" || e.code === "ENOTDIR") ? 127 : 126;
     throw new InitError(`exec ${proc.args[0]}: ${(e as SyscallError).code}`, code);
   }
+}
+
+/** The user of the config: numeric ids, or (mydocker's `name`) looked up in this root's /etc files. */
+function userOf(u: NonNullable<Spec["process"]["user"]>): { uid: number; gid: number; groups: number[]; home: string } {
+  if (u.name === undefined) return { uid: u.uid, gid: u.gid, groups: u.additionalGids ?? [], home: "/" };
+  try {
+    return resolveUser(u.name, [...(u.additionalGids ?? []), ...(u.additionalGroupNames ?? [])]);
+  } catch (e) {
+    throw new InitError((e as Error).message);
+  }
+}
+
+/** The config's capability names as masks; names the kernel lacks are skipped, as runc does. */
+function capabilitySets(c: NonNullable<Spec["process"]["capabilities"]>) {
+  const lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+  const m = (names?: string[]) => capabilityMask(names, lastCap).mask;
+  return { lastCap, bounding: m(c.bounding), effective: m(c.effective), permitted: m(c.permitted), inheritable: m(c.inheritable), ambient: m(c.ambient) };
 }
 
 function namespaceFlags(spec: Spec): number {
@@ -187,9 +257,72 @@ function mountOne(m: Mount, bindTree?: number): void {
   if (wantRo) M.mount(null, m.destination, null, M.MS_REMOUNT | M.MS_BIND | M.MS_RDONLY | (flags & (M.MS_NOSUID | M.MS_NODEV | M.MS_NOEXEC)));
 }
 
-function makeDevices(): void {
-  for (const [name, major, minor] of DEVICES) mknod(`/dev/${name}`, S_IFCHR | 0o666, major, minor);
+/**
+ * The /dev nodes of the config (mknod(2); umask is 0 here) and the standard links. A node the
+ * device cgroup does not allow can exist, but cannot be opened.
+ */
+function makeDevices(devices: LinuxDevice[]): void {
+  const TYPES = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO } as const;
+  for (const d of devices) {
+    mkdirSync(dirname(d.path), { recursive: true, mode: 0o755 });
+    mknod(d.path, TYPES[d.type] | (d.fileMode ?? 0o666), d.major ?? 0, d.minor ?? 0);
+    if (d.uid !== undefined || d.gid !== undefined) chownSync(d.path, d.uid ?? 0, d.gid ?? 0);
+  }
   for (const [link, target] of DEV_LINKS) if (!existsSync(link)) symlinkSync(target, link);
+}
+
+/**
+ * The container's own cgroup at /sys/fs/cgroup (its cgroup namespace makes it the root), read-only
+ * unless the mount says otherwise: cgroup2 on a v2 host; on v1, a tmpfs holding one mount per
+ * hierarchy listed in /proc/self/cgroup, named as on the host ("cpu,cpuacct", "systemd").
+ */
+function mountCgroupFs(m: Mount, v2: boolean): void {
+  const { flags } = parseMountOptions(m.options);
+  const keep = flags & (M.MS_NOSUID | M.MS_NODEV | M.MS_NOEXEC);
+  const readOnly = (flags & M.MS_RDONLY) !== 0;
+  if (v2) {
+    M.mount("cgroup2", m.destination, "cgroup2", keep);
+    if (readOnly) M.makeReadOnly(m.destination);
+    return;
+  }
+  M.mount("tmpfs", m.destination, "tmpfs", keep, "mode=755");
+  for (const line of readFileSync("/proc/self/cgroup", "utf8").split("\n")) {
+    const controllers = line.split(":")[1];
+    if (!controllers) continue; // the v2 line of a hybrid host, or the end
+    const dir = `${m.destination}/${controllers.replace(/^name=/, "")}`;
+    mkdirSync(dir, { mode: 0o755 });
+    M.mount("cgroup", dir, "cgroup", keep, controllers.startsWith("name=") ? `none,${controllers}` : controllers);
+  }
+  if (readOnly) M.makeReadOnly(m.destination); // recursive: the tmpfs and every hierarchy in it
+}
+
+/** OCI maskedPaths: what is under a path becomes unreadable; a missing path is fine. */
+function maskPath(path: string): void {
+  let dir: boolean;
+  try {
+    dir = statSync(path).isDirectory();
+  } catch {
+    return;
+  }
+  if (dir) M.mount("tmpfs", path, "tmpfs", M.MS_RDONLY);
+  else M.mount("/dev/null", path, null, M.MS_BIND);
+}
+
+/** OCI readonlyPaths: bind the path onto itself and make that mount read-only. */
+function readonlyPath(path: string): void {
+  if (!existsSync(path)) return;
+  M.mount(path, path, null, M.MS_BIND | M.MS_REC);
+  M.makeReadOnly(path);
+}
+
+/** linux.sysctl: only keys of the container's own namespaces (the CLI checks; engines' configs too). */
+function writeSysctl(key: string, value: string): void {
+  if (!sysctlNamespace(key)) throw new InitError(`sysctl ${key}: not in a namespace of the container; refusing to change the host`);
+  try {
+    writeFileSync(`/proc/sys/${key.replaceAll(".", "/")}`, value);
+  } catch (e) {
+    throw new InitError(`sysctl ${key}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 /**
@@ -197,9 +330,12 @@ function makeDevices(): void {
  * start at 0): the master goes to the runtime over fd 3 (SCM_RIGHTS, unix(7)), the slave stays
  * here to become the command's stdio. With `console`, /dev/console is the slave too.
  */
-function openTerminal(opts: { console: boolean }): number {
+function openTerminal(opts: { console: boolean; size?: { height: number; width: number } }): number {
   const master = openPtyMaster("/dev/pts/ptmx");
   const slave = openPtyPeer(master);
+  // The caller's window size before the command starts (process.consoleSize): a full-screen
+  // program reads it once, at its start. The runtime keeps it in step afterwards (SIGWINCH).
+  if (opts.size && opts.size.height > 0 && opts.size.width > 0) setWindowSize(slave, opts.size.height, opts.size.width);
   if (opts.console) {
     writeFileSync("/dev/console", "", { mode: 0o600 });
     M.mount(ptySlavePath(master), "/dev/console", null, M.MS_BIND);

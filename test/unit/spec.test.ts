@@ -21,7 +21,7 @@ describe("buildSpec", () => {
   test("docker's defaults: namespaces, mounts, environment", () => {
     const spec = buildSpec({ args: ["sh"], rootfs: "/r", hostname: "abc" });
     expect(spec.linux.namespaces.map((n) => n.type).sort()).toEqual(["cgroup", "ipc", "mount", "network", "pid", "uts"]);
-    expect(spec.mounts.map((m) => m.destination)).toEqual(["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"]);
+    expect(spec.mounts.map((m) => m.destination)).toEqual(["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup"]);
     expect(spec.process.env).toEqual([`PATH=${DEFAULT_PATH}`, "HOSTNAME=abc", "HOME=/root"]);
     expect(spec.process.cwd).toBe("/");
   });
