@@ -59,7 +59,8 @@ export function bpfProgLoad(progType: number, insns: Buffer, license: string, na
   const errno = again === -1n ? lastErrno() : first;
   if (again !== -1n) closeSync(Number(again)); // loaded the second time: keep the first failure
   const text = log.subarray(0, Math.max(0, log.indexOf(0))).toString("utf8");
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  // the verifier's complaint is at the end, followed by its statistics ("processed N insns ...")
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !/^(processed|verification time|stack depth) /.test(l));
   keepAlive(insns, lic, log);
   throw new SyscallError("bpf PROG_LOAD", errno, lines.length ? lines.slice(-3).join("; ") : undefined);
 }

@@ -84,7 +84,7 @@ export class SeccompFilter {
 
   constructor(defaultAction: number) {
     this.lib = openLibseccomp();
-    this.ctx = this.lib.seccomp_init(defaultAction >>> 0);
+    this.ctx = this.lib.seccomp_init(defaultAction >>> 0) as Pointer | null;
     if (!this.ctx) throw new Error(`seccomp_init: invalid default action 0x${defaultAction.toString(16)}`);
   }
 

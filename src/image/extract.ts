@@ -4,14 +4,22 @@
 // O_CREAT|O_EXCL|O_NOFOLLOW, hard links must point inside. Owners, modes (setuid, sticky), mtimes,
 // hard links, symlinks, FIFOs, devices and xattrs are kept.
 //
+// Only the archive changes the target while we extract, one entry after another, so what an
+// entry checked stays true until a later entry replaces it (remove() forgets what it removes).
+// Directories are the exception: their times are set at the end, after any later entry may have
+// replaced them or a parent with a symlink. So a directory's owner, mode, xattrs and times are
+// set through an fd opened beneath the root with no symlink followed (openat2 RESOLVE_BENEATH |
+// NO_SYMLINKS), and a directory that is no longer there at the end is skipped.
+//
 // With `whiteouts`, AUFS-style whiteouts become overlayfs ones, so the directory can be an overlay
 // lowerdir: `.wh.NAME` -> a 0:0 character device NAME, `.wh..wh..opq` -> xattr
 // trusted.overlay.opaque=y on its directory.
 import {
   chmodSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, constants as C, type Stats,
+  openSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync, constants as C, type Stats,
 } from "node:fs";
 import { fsetxattr, lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../../ffi/fs";
+import { AT_FDCWD, O_DIRECTORY, O_PATH, O_RDONLY, RESOLVE_CONFINED, openat2 } from "../../ffi/openat";
 import type { TarEntry, TarHandler } from "./tar";
 import type { TarSplitWriter } from "./tar-split";
 
@@ -50,8 +58,10 @@ export class Extractor implements TarHandler {
   private curPath = "";
   /** relative paths known to be real directories ("" is the root) */
   private dirs = new Set<string>([""]);
-  /** directory mtimes, set at the end (creating children changes them) */
-  private dirTimes: [string, number, number][] = [];
+  /** directory times by relative path, set at the end (creating children changes them) */
+  private dirTimes = new Map<string, [atime: number, mtime: number]>();
+  /** O_PATH fd of the root, opened on first use */
+  private rootFd = -1;
   /** relative path -> tar-split record of the content written there */
   private recorded = new Map<string, number>();
 
@@ -103,22 +113,32 @@ export class Extractor implements TarHandler {
     this.contentBytes += e.size;
   }
 
-  /** Sets the directories' mtimes; call once the stream is complete. */
+  /** Sets the directories' times; call once the stream is complete. */
   finish(): void {
-    for (const [p, at, mt] of this.dirTimes) {
+    for (const [rel, [at, mt]] of this.dirTimes) {
+      let fd: number;
       try {
-        utimesSync(p, at, mt);
+        fd = this.openDir(rel);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+        // replaced since by something that is not a directory, or a symlink, or gone with a parent
+        if (["ENOENT", "ENOTDIR", "ELOOP"].includes((e as { code?: string }).code ?? "")) continue;
+        throw e;
+      }
+      try {
+        futimesSync(fd, at, mt);
+      } finally {
+        closeSync(fd);
       }
     }
-    this.dirTimes = [];
+    this.dirTimes.clear();
+    this.closeRoot();
   }
 
   /** Closes what an interrupted extraction left open (the caller removes the directory). */
   abort(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+    this.closeRoot();
   }
 
   // ---------------------------------------------------------------- entries
@@ -129,7 +149,7 @@ export class Extractor implements TarHandler {
     if (this.opts.whiteouts && base?.startsWith(WHITEOUT_PREFIX)) return this.whiteout(e, parts, base);
     if (parts.length === 0) {
       if (e.type !== "dir") throw new ExtractError(`refusing archive entry "${e.name}": only a directory can be the root`);
-      this.metadata(this.root, e);
+      this.dirMetadata("", e);
       return;
     }
     const rel = parts.join("/");
@@ -138,13 +158,13 @@ export class Extractor implements TarHandler {
     const existing = lstatOrUndefined(abs);
     if (e.type === "dir") {
       if (existing?.isDirectory()) {
-        this.metadata(abs, e);
+        this.dirMetadata(rel, e);
         return;
       }
       if (existing) this.remove(rel, abs, existing);
       mkdirSync(abs, 0o700);
       this.dirs.add(rel);
-      this.metadata(abs, e);
+      this.dirMetadata(rel, e);
       return;
     }
     if (e.type === "link") return this.hardlink(e, rel, abs, existing);
@@ -198,7 +218,7 @@ export class Extractor implements TarHandler {
   private whiteout(e: TarEntry, parts: string[], base: string): void {
     const dir = this.ensureDirs(parts.slice(0, -1), e);
     if (base === OPAQUE_MARKER) {
-      lsetxattr(dir, OPAQUE_XATTR, Buffer.from("y"));
+      this.withDir(parts.slice(0, -1).join("/"), (fd) => fsetxattr(fd, OPAQUE_XATTR, Buffer.from("y"), dir));
       return;
     }
     if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return; // AUFS metadata (.wh..wh.plnk, ...): not content
@@ -251,6 +271,7 @@ export class Extractor implements TarHandler {
       const prefix = `${rel}/`;
       for (const [p, n] of this.recorded) if (p.startsWith(prefix)) this.shadow(p, n);
       for (const d of this.dirs) if (d === rel || d.startsWith(prefix)) this.dirs.delete(d);
+      for (const d of this.dirTimes.keys()) if (d === rel || d.startsWith(prefix)) this.dirTimes.delete(d);
       rmSync(abs, { recursive: true, force: true });
       return;
     }
@@ -273,6 +294,18 @@ export class Extractor implements TarHandler {
     return [...e.xattrs].filter(([k]) => !k.startsWith("trusted.overlay."));
   }
 
+  /** A directory's owner, mode and xattrs now, through an fd; its times at the end (finish). */
+  private dirMetadata(rel: string, e: TarEntry): void {
+    this.withDir(rel, (fd) => {
+      fchownSync(fd, e.uid, e.gid);
+      fchmodSync(fd, e.mode); // after chown, which clears setgid
+      for (const [k, v] of this.xattrsOf(e)) fsetxattr(fd, k, v, rel || ".");
+    });
+    this.dirTimes.delete(rel); // a later entry for the same directory: its time wins, and is set last
+    this.dirTimes.set(rel, [e.atime ?? e.mtime, e.mtime]);
+  }
+
+  /** Anything but a directory or a regular file (those have an fd): it was made or checked just now. */
   private metadata(abs: string, e: TarEntry): void {
     const atime = e.atime ?? e.mtime;
     lchownSync(abs, e.uid, e.gid);
@@ -287,10 +320,29 @@ export class Extractor implements TarHandler {
       lutimesSync(abs, atime, e.mtime);
       return;
     }
-    chmodSync(abs, e.mode); // abs is what we just made or checked, never a symlink
+    chmodSync(abs, e.mode); // abs is the node mknod(2) just made (it never follows a symlink)
     for (const [k, v] of this.xattrsOf(e)) lsetxattr(abs, k, v);
-    if (e.type === "dir") this.dirTimes.push([abs, atime, e.mtime]);
-    else lutimesSync(abs, atime, e.mtime);
+    lutimesSync(abs, atime, e.mtime);
+  }
+
+  /** O_RDONLY fd of the directory at `rel` ("" is the root), opened beneath the root with no symlink followed. */
+  private openDir(rel: string): number {
+    if (this.rootFd < 0) this.rootFd = openat2(AT_FDCWD, this.root, O_PATH | O_DIRECTORY, 0, this.root);
+    return openat2(this.rootFd, rel || ".", O_RDONLY | O_DIRECTORY, RESOLVE_CONFINED, rel || ".");
+  }
+
+  private withDir(rel: string, fn: (fd: number) => void): void {
+    const fd = this.openDir(rel);
+    try {
+      fn(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private closeRoot(): void {
+    if (this.rootFd >= 0) closeSync(this.rootFd);
+    this.rootFd = -1;
   }
 
   private wrap(err: unknown, e: TarEntry): Error {

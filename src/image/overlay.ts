@@ -2,7 +2,12 @@
 // first) under the container's own upper dir, mounted in the host's mount namespace at
 // ${dataRoot}/containers/<id>/merged. The upper dir holds the container's changes (with
 // whiteouts in the layers' own format), so it outlives an unmount (restart, commit, diff).
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, rmdirSync, symlinkSync } from "node:fs";
+//
+// Modes, as docker's overlay2 has them: containers/ and containers/<id> are 0710 root:root, so no
+// other host user can reach upper/ or merged/ (a container's setuid file or writable dir must not
+// be usable from the host); upper/ is 0755 because it is the container's own `/` (overlayfs takes
+// the root's mode from the upper dir); work/ 0700; merged/ 0700 while nothing is mounted on it.
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, rmdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { mount, umount2, MNT_DETACH } from "../../ffi/mount";
 import { dataRoot } from "../paths";
@@ -21,10 +26,13 @@ export function mountContainerRootfs(containerId: string, image: ImageRecord): s
   const upper = join(base, "upper");
   const work = join(base, "work");
   const merged = join(base, "merged");
-  mkdirSync(upper, { recursive: true, mode: 0o755 });
+  mkdirSync(dataRoot(), { recursive: true, mode: 0o711 });
+  dirWithMode(store.containers(), 0o710);
+  dirWithMode(base, 0o710);
+  if (!existsSync(upper)) dirWithMode(upper, 0o755); // an existing one keeps the mode the container gave its `/`
   mkdirSync(work, { recursive: true, mode: 0o700 });
-  mkdirSync(merged, { recursive: true, mode: 0o755 });
   if (isMountPoint(merged)) return merged;
+  dirWithMode(merged, 0o700); // never chmod a mounted merged/: that would be the container's `/`
   // the same layer twice: its topmost copy already does all the lower one would
   const seen = new Set<string>();
   const layers = [...image.layers].reverse().filter((l) => !seen.has(l) && seen.add(l));
@@ -63,6 +71,12 @@ export function removeContainerLayer(containerId: string): void {
   if (!existsSync(base)) return;
   unmountContainerRootfs(containerId);
   rmSync(base, { recursive: true, force: true });
+}
+
+/** Makes `dir` (parents as needed) with exactly `mode`, whatever the umask, and fixes an older mode. */
+function dirWithMode(dir: string, mode: number): void {
+  mkdirSync(dir, { recursive: true, mode });
+  chmodSync(dir, mode);
 }
 
 function emptyLower(base: string): string {

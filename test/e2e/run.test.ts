@@ -44,8 +44,16 @@ describe("isolation", () => {
       const f = l.split(" ");
       return { point: f[4]!, opts: f[5]!, fstype: f[f.indexOf("-") + 1]! };
     });
-    expect(mounts.map((m) => m.point)).toEqual(["/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"]);
+    const points = mounts.map((m) => m.point);
+    expect(points.slice(0, 8)).toEqual(["/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup"]);
+    // then the cgroup hierarchies (v1) below /sys/fs/cgroup, then docker's masked and read-only paths
+    const rest = points.slice(8).filter((p) => !p.startsWith("/sys/fs/cgroup/"));
+    const hidden = ["/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+    expect(rest.length).toBeGreaterThan(5);
+    for (const p of rest) expect(hidden).toContain(p);
     const by = Object.fromEntries(mounts.map((m) => [m.point, m]));
+    expect(by["/sys/fs/cgroup"]!.opts.split(",")).toContain("ro");
+    expect(by["/proc/sys"]!.opts.split(",")).toEqual(expect.arrayContaining(["ro", "nosuid", "nodev", "noexec"]));
     expect(by["/proc"]!.fstype).toBe("proc");
     expect(by["/proc"]!.opts.split(",")).toEqual(expect.arrayContaining(["nosuid", "nodev", "noexec"]));
     expect(by["/dev"]!.fstype).toBe("tmpfs");

@@ -21,7 +21,7 @@ const libc = dlopen("libc.so.6", {
 function sys(nr: number, ...args: (number | bigint)[]): number {
   const a = [...args, 0, 0, 0, 0, 0, 0].slice(0, 6);
   const rc = libc.syscall(nr, a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!);
-  if (rc === -1n || rc === -1) return -read.i32(libc.__errno_location()!, 0);
+  if (rc === -1n) return -read.i32(libc.__errno_location()!, 0);
   return Number(rc);
 }
 const str = (s: string) => Buffer.from(s + "\0");
