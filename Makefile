@@ -24,7 +24,7 @@ PREFIX ?= /usr/local
 
 # Debian packages: busybox-static (rootfs), runc + hyperfine + time (bench).
 # Add here anything else the tests need (checked with dpkg, installed only when missing).
-DEB_PKGS ?= busybox-static runc hyperfine time
+DEB_PKGS ?= busybox-static runc crun hyperfine time libseccomp2 gcc libc6-dev
 
 ROOTFS := rootfs
 FROM ?=

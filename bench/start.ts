@@ -140,7 +140,11 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   });
 }
 
-function makeBundle(dir: string): void {
+/**
+ * `runc spec`'s config, or (hardened) the same with docker's defaults as mydocker applies them:
+ * docker's 14 capabilities, docker's seccomp profile (as OCI linux.seccomp), masked/read-only paths.
+ */
+async function makeBundle(dir: string, hardened = false): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const r = spawnSync(["runc", "spec"], { cwd: dir, stdout: "ignore", stderr: "pipe" });
   if (!r.success) throw new Error(`runc spec failed: ${firstLine(r.stderr?.toString() ?? "")}`);
@@ -149,6 +153,16 @@ function makeBundle(dir: string): void {
   cfg.process.args = ["/bin/true"];
   cfg.process.terminal = false;
   cfg.root = { path: ROOTFS, readonly: false };
+  if (hardened) {
+    const { DEFAULT_CAPABILITIES } = await import("../src/security/capabilities");
+    const { toOciSeccomp, DEFAULT_PROFILE } = await import("../src/security/seccomp-profile");
+    const { MASKED_PATHS, READONLY_PATHS } = await import("../src/security/defaults");
+    const caps = DEFAULT_CAPABILITIES;
+    cfg.process.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps };
+    cfg.linux.seccomp = toOciSeccomp(DEFAULT_PROFILE, caps);
+    cfg.linux.maskedPaths = MASKED_PATHS;
+    cfg.linux.readonlyPaths = READONLY_PATHS;
+  }
   writeFileSync(file, JSON.stringify(cfg, null, 2));
 }
 
@@ -189,12 +203,25 @@ function setup(): Contender[] {
   else if (!repos.includes('"busybox:latest"')) unavailable(mdImage, `no busybox:latest in ${dataRoot} (make rootfs imports it)`);
   list.push(mdImage);
 
+  // (a3) the cost of hardening: the same start without seccomp, and privileged (no seccomp, no
+  // masked paths, every capability and device)
+  for (const [name, flags] of [["mydocker unconfined", ["--security-opt", "seccomp=unconfined"]], ["mydocker privileged", ["--privileged"]]] as const) {
+    const c = mk(name, () => [mdPath, "run", "--rm", ...flags, "/bin/true"], `${MYDOCKER_RAW} run --rm ${flags.join(" ")} /bin/true`);
+    if (!md.available) unavailable(c, md.reason ?? "mydocker unavailable");
+    list.push(c);
+  }
+
   const pid = process.pid;
   // (b) runc
   const runc = mk("runc", (i) => ["runc", "--root", join(tmp!, "runc-state"), "run", "--bundle", join(tmp!, "bundle"), `mdbench-${pid}-r${i}`], "runc run (OCI bundle on the same rootfs)");
   if (!which("runc")) unavailable(runc, "runc not installed (make deps)");
   else if (!isRoot) unavailable(runc, "needs root");
   list.push(runc);
+
+  // (b2) runc with docker's defaults (14 capabilities, docker's seccomp profile, masked paths)
+  const runcDocker = mk("runc docker-profile", (i) => ["runc", "--root", join(tmp!, "runc-state"), "run", "--bundle", join(tmp!, "bundle-hardened"), `mdbench-${pid}-h${i}`], "runc run with docker's capabilities, seccomp profile and masked paths");
+  if (!runc.available) unavailable(runcDocker, runc.reason ?? "runc unavailable");
+  list.push(runcDocker);
 
   // (c) unshare + chroot
   const uns = mk("unshare+chroot", () => ["unshare", "-fmpiun", "--mount-proc", "chroot", ROOTFS, "/bin/true"], "unshare -fmpiun --mount-proc chroot ROOTFS /bin/true");
@@ -252,7 +279,7 @@ function fmt(n: number | undefined, digits = 2): string {
   return n === undefined || Number.isNaN(n) ? "-" : n.toFixed(digits);
 }
 
-function main(): number {
+async function main(): Promise<number> {
   if (!existsSync(join(ROOTFS, "bin", "true")) && !existsSync(join(ROOTFS, "bin", "busybox"))) {
     console.error(`bench: ${ROOTFS} has no /bin/true — run \`make rootfs\` first`);
     return 1;
@@ -261,11 +288,13 @@ function main(): number {
   stateDirs.push({ tool: "runc", dir: join(tmp, "runc-state") }, { tool: "crun", dir: join(tmp, "crun-state") });
 
   const cs = setup();
-  if (cs.some((c) => c.available && (c.name === "runc" || c.name === "crun"))) {
+  const usesBundle = (c: Contender) => c.name.startsWith("runc") || c.name === "crun";
+  if (cs.some((c) => c.available && usesBundle(c))) {
     try {
-      makeBundle(join(tmp, "bundle"));
+      await makeBundle(join(tmp, "bundle"));
+      await makeBundle(join(tmp, "bundle-hardened"), true);
     } catch (e) {
-      for (const c of cs) if (c.name === "runc" || c.name === "crun") Object.assign(c, { available: false, reason: String((e as Error).message) });
+      for (const c of cs) if (usesBundle(c)) Object.assign(c, { available: false, reason: String((e as Error).message) });
     }
   }
   preflight(cs);
@@ -378,7 +407,7 @@ function main(): number {
 
 let code = 1;
 try {
-  code = main();
+  code = await main();
 } finally {
   cleanup();
 }

@@ -34,6 +34,17 @@ export function parseVolumeSpec(text: string): VolumeSpec {
   return { kind, source: kind === "bind" ? normalize(source) : source, destination: normalize(destination), readonly: mode === "ro" };
 }
 
+/** tmpfs(5) mount options that take a value (docker's list, and huge=). */
+const TMPFS_DATA = ["size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "huge", "mpol"];
+/** mount(8) flags that make sense on a tmpfs: [flag, the flag it cancels]. Nothing that binds, remounts or changes propagation. */
+const TMPFS_FLAGS: Record<string, string> = {
+  ro: "rw", rw: "ro", nosuid: "suid", suid: "nosuid", nodev: "dev", dev: "nodev", noexec: "exec", exec: "noexec",
+  noatime: "atime", atime: "noatime", nodiratime: "diratime", diratime: "nodiratime",
+  relatime: "norelatime", norelatime: "relatime", strictatime: "nostrictatime", nostrictatime: "strictatime",
+};
+/** Flags that only cancel another: the init's table does not know them, so they are resolved here. */
+const CANCEL_ONLY = new Set(["atime", "diratime", "norelatime", "nostrictatime"]);
+
 /** `--tmpfs /path[:size=64m,mode=1777]` -> a tmpfs mount (nosuid, nodev as docker does). */
 export function parseTmpfsSpec(text: string): Mount {
   const colon = text.indexOf(":");
@@ -41,7 +52,25 @@ export function parseTmpfsSpec(text: string): Mount {
   const extra = colon < 0 ? [] : text.slice(colon + 1).split(",").filter(Boolean);
   if (!isAbsolute(destination)) throw new UsageError(`invalid --tmpfs "${text}": the container path must be absolute`);
   if (normalize(destination) === "/") throw new UsageError(`invalid --tmpfs "${text}": cannot mount on /`);
-  return { destination: normalize(destination), type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", ...extra] };
+  const options = ["nosuid", "nodev"];
+  for (const o of extra) {
+    const eq = o.indexOf("=");
+    if (eq >= 0) {
+      if (!TMPFS_DATA.includes(o.slice(0, eq)) || eq === o.length - 1) {
+        throw new UsageError(`invalid --tmpfs "${text}": "${o}" is not a tmpfs option (${TMPFS_DATA.join("=, ")}=, or a flag such as ro, noexec)`);
+      }
+      options.push(o);
+      continue;
+    }
+    const cancels = TMPFS_FLAGS[o];
+    if (cancels === undefined) {
+      throw new UsageError(`invalid --tmpfs "${text}": "${o}" is not a tmpfs option (${TMPFS_DATA.join("=, ")}=, or a flag such as ro, noexec)`);
+    }
+    // the later of two opposite flags wins
+    for (let i = options.length - 1; i >= 0; i--) if (options[i] === cancels || options[i] === o) options.splice(i, 1);
+    if (!CANCEL_ONLY.has(o)) options.push(o);
+  }
+  return { destination: normalize(destination), type: "tmpfs", source: "tmpfs", options };
 }
 
 /** The OCI mount for a volume spec. Creates nothing (see createVolumeSources). */

@@ -1,7 +1,7 @@
 // Starts one container from an OCI config and waits for it: cgroup, init process, orders,
 // teardown. Free of CLI and state concerns: `run` (foreground), `mydocker monitor` (detached) and
 // the OCI command line all come through here.
-import { closeSync, readSync, rmdirSync, writeSync } from "node:fs";
+import { closeSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { NAMESPACES, withChildNamespace, type NamespaceType } from "../../ffi/namespaces";
@@ -9,7 +9,6 @@ import { setBlocking } from "../../ffi/process";
 import { recvMessage } from "../../ffi/socket";
 import { openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
 import type { InitFailure, InitOrders } from "../init/init";
-import { putOldName } from "../init/layout";
 import { runtimeRoot } from "../paths";
 import type { LinuxSeccomp, Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
@@ -143,9 +142,6 @@ export async function waitForExit(c: StartedContainer): Promise<ContainerExit> {
 /** Removes what the container used on the host. Idempotent. */
 export function teardown(c: { id: string; rootfs: string; cgroup: Cgroup }): void {
   c.cgroup.destroy();
-  try {
-    rmdirSync(join(c.rootfs, putOldName(c.id))); // only there when the init was killed mid-pivot
-  } catch {}
 }
 
 function sendOrders(fd: number, orders: InitOrders): void {

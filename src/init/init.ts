@@ -5,7 +5,7 @@
 //
 // Only synchronous calls here: they run on this (the JS) thread, which is the thread whose
 // namespaces change; Bun's other threads stay where they were and die at execve.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmdirSync, statSync, symlinkSync, writeFileSync, writeSync, accessSync, chownSync, constants } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync, writeSync, accessSync, chownSync, constants } from "node:fs";
 import { dirname } from "node:path";
 import { SyscallError } from "../../ffi/errno";
 import * as M from "../../ffi/mount";
@@ -21,7 +21,6 @@ import type { LinuxDevice, Mount, Spec } from "../spec";
 import { DEFAULT_PATH } from "../spec";
 import { capabilityMask } from "../security/capabilities";
 import { sysctlNamespace } from "../security/sysctl";
-import { putOldName } from "./layout";
 import { parseMountOptions } from "./options";
 import { resolveUser } from "./user";
 
@@ -92,7 +91,7 @@ export function main(): never {
 }
 
 /** The container start, step by step. */
-function startContainer({ id, spec, seccomp }: CreateOrders): never {
+function startContainer({ spec, seccomp }: CreateOrders): never {
   const rootfs = spec.root.path;
   const cgroupV2 = existsSync("/sys/fs/cgroup/cgroup.controllers"); // the host's view, before the pivot
   // 1. New namespaces for this thread (the PID namespace was made by the parent: a process
@@ -107,17 +106,14 @@ function startContainer({ id, spec, seccomp }: CreateOrders): never {
   const bindSources = openBindSources(spec.mounts);
   // 3. pivot_root(2) needs the new root to be a mount point: bind-mount the rootfs onto itself.
   M.mount(rootfs, rootfs, null, M.MS_BIND | M.MS_REC);
-  // 4. Pivot into it, parking the old root in a temporary directory.
-  const putOld = putOldName(id);
-  mkdirSync(`${rootfs}/${putOld}`, { mode: 0o700 });
-  try {
-    M.pivotRoot(rootfs, `${rootfs}/${putOld}`);
-    chdir("/");
-    // 5. Detach the old root lazily (it is still busy below us) and remove its directory.
-    M.umount2(`/${putOld}`, M.MNT_DETACH);
-  } finally {
-    rmdirQuietly(existsSync(`/${putOld}`) ? `/${putOld}` : `${rootfs}/${putOld}`);
-  }
+  // 4. Pivot into it with new_root and put_old both ".": the old root ends up mounted on top of
+  //    the new one (pivot_root(2), NOTES), so nothing is written into the rootfs, which may be
+  //    read-only.
+  chdir(rootfs);
+  M.pivotRoot(".", ".");
+  // 5. Detach the old root lazily (it is still busy below us): "/" is then the rootfs.
+  M.umount2(".", M.MNT_DETACH);
+  chdir("/");
   // 6. The filesystems of the container: /proc, /dev and friends, /sys, /sys/fs/cgroup, volumes.
   for (const m of spec.mounts) {
     if (m.type === "cgroup") mountCgroupFs(m, cgroupV2);
@@ -369,12 +365,6 @@ function lookPath(cmd: string | undefined, env: string[]): string {
     } catch {}
   }
   throw new InitError(`exec ${cmd}: executable file not found in $PATH`, 127);
-}
-
-function rmdirQuietly(path: string): void {
-  try {
-    rmdirSync(path);
-  } catch {}
 }
 
 function readOrders(): string {

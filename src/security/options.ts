@@ -44,7 +44,13 @@ export function securityOptions(o: OptionValues, namespaces: string[]): Security
     else if (key === "apparmor" || key === "label") continue; // not on this host: accepted and ignored, as docker does without the LSM
     else throw new UsageError(`invalid --security-opt "${opt}": expected no-new-privileges or seccomp=unconfined|PROFILE`);
   }
-  if (seccomp !== "default" && seccomp !== "unconfined") usage(() => readFileSync(seccomp)); // a missing profile fails now
+  if (seccomp !== "default" && seccomp !== "unconfined") {
+    try {
+      readFileSync(seccomp); // a missing profile fails now, before anything is made
+    } catch (e) {
+      throw new UsageError(`invalid --security-opt "seccomp=${seccomp}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
   const sysctl: Record<string, string> = {};
   for (const s of list(o, "sysctl")) {
     const [k, v] = usage(() => parseSysctl(s, namespaces));

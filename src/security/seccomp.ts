@@ -46,10 +46,9 @@ export function seccompProgram(seccomp: LinuxSeccomp, cacheDir: string): Buffer 
   return bpf;
 }
 
-/** sha256 (hex) of the config in canonical JSON, with the cache format and architecture. */
+/** sha256 (hex) of the cache format, the architecture and the config in canonical JSON. */
 export function seccompCacheKey(seccomp: LinuxSeccomp): string {
-  const input = canonicalJson({ format: CACHE_FORMAT, arch: process.arch, seccomp });
-  return createHash("sha256").update(input).digest("hex");
+  return createHash("sha256").update(`${CACHE_FORMAT} ${process.arch} ${canonicalJson(seccomp)}`).digest("hex");
 }
 
 /** The seccomp(2) flags that linux.seccomp.flags asks for (they are load-time, not in the BPF). */
@@ -167,15 +166,21 @@ function libseccompArchName(arch: string): string {
   return arch.replace(/^SCMP_ARCH_/, "").toLowerCase();
 }
 
-/** JSON with object keys sorted at every level and undefined fields dropped. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? "null" : canonicalJson(x))).join(",")}]`;
-  if (v !== null && typeof v === "object") {
-    const entries = Object.keys(v as object)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`);
-    return `{${entries.join(",")}}`;
-  }
-  return JSON.stringify(v);
+/**
+ * The config as JSON in one fixed field order, holding only what shapes the program: a canonical
+ * form that a single native JSON.stringify makes (a generic key-sorting walk cost ms on a cold
+ * start).
+ */
+export function canonicalJson(seccomp: LinuxSeccomp): string {
+  return JSON.stringify({
+    defaultAction: seccomp.defaultAction,
+    defaultErrnoRet: seccomp.defaultErrnoRet ?? null,
+    architectures: seccomp.architectures ?? [],
+    syscalls: (seccomp.syscalls ?? []).map((r) => ({
+      names: r.names,
+      action: r.action,
+      errnoRet: r.errnoRet ?? null,
+      args: (r.args ?? []).map((a) => ({ index: a.index, value: a.value, valueTwo: a.valueTwo ?? 0, op: a.op })),
+    })),
+  });
 }

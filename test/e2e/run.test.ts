@@ -1,8 +1,10 @@
 // `mydocker run` end to end, on the compiled binary, as root: what a container sees from inside,
 // what the host sees from outside, and that nothing is left behind.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { hostname } from "node:os";
-import { readFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+
+import { join } from "node:path";
 import { containerCgroupDir, expectHostUnchanged, hostSnapshot, MYDOCKER, mydocker, namespacesOf, PROJECT, ROOTFS, startContainer, testEnv, type HostSnapshot } from "./helpers";
 
 let before: HostSnapshot;
@@ -74,6 +76,21 @@ describe("isolation", () => {
     expect(lines.slice(6, 9)).toEqual(["/proc/self/fd", "/proc/self/fd/0", "pts/ptmx"]);
     expect(lines.some((l) => l.startsWith(".pivot_root"))).toBe(false);
     expect(lines.pop()).toBe("4");
+  });
+
+  test("a rootfs on a read-only mount works: pivot_root(\".\", \".\") writes nothing into it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mydocker-rorootfs-"));
+    const sh = (cmd: string) => expect(Bun.spawnSync(["sh", "-c", cmd]).exitCode).toBe(0);
+    try {
+      sh(`cp -a ${ROOTFS}/. ${dir}/ && mount --bind ${dir} ${dir} && mount -o remount,bind,ro ${dir}`);
+      const r = await mydocker(["run", "--rm", "--rootfs", dir, "sh", "-c", "ls -a / | tr '\\n' ' '"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain(".pivot_root");
+    } finally {
+      Bun.spawnSync(["umount", dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("lo is up; no other interface", async () => {

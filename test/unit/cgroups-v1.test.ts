@@ -160,6 +160,47 @@ test("failures roll back what was created and name the file and errno", () => {
   expect(exists("memory/process_api/x/mydocker")).toBe(false);
 });
 
+test("devices: deny all, then each rule in order, in the devices hierarchy's leaf only", () => {
+  mkdirSync(join(root, "devices"));
+  const self = `${SELF}5:devices:/\n`;
+  const cg = openCgroup({ id: "c8", root, selfCgroup: self });
+  cg.create({
+    memory: { limit: 1 << 20 },
+    devices: [
+      { allow: false, access: "rwm" },
+      { allow: true, type: "c", major: 1, minor: 3, access: "rwm" },
+      { allow: true, type: "b", major: 8, access: "rm" }, // a missing minor is "*"
+      { allow: false, type: "c", major: null, minor: null, access: "w" },
+    ],
+  });
+  // one write per line; the kernel keeps the order across both files, a fake tree per file
+  expect(read("devices/mydocker/c8/devices.deny")).toBe("a\na *:* rwm\nc *:* w\n");
+  expect(read("devices/mydocker/c8/devices.allow")).toBe("c 1:3 rwm\nb 8:* rm\n");
+  expect(ls("cpu/mydocker/c8")).toEqual([]);
+  expect(cg.file("devices.list")).toBe(join(root, "devices/mydocker/c8/devices.list"));
+  cg.addProcess(P1);
+  expect(read("devices/mydocker/c8/cgroup.procs")).toBe(`${P1}\n`);
+  cg.destroy();
+  expect(exists("devices/mydocker")).toBe(false);
+
+  // no rules: the container still joins the hierarchy (and inherits its parent's list)
+  const plain = openCgroup({ id: "c9", root, selfCgroup: self });
+  plain.create({});
+  expect(ls("devices/mydocker/c9")).toEqual([]);
+  plain.destroy();
+
+  // a bad rule is refused before anything is made
+  expect(() => plain.create({ devices: [{ allow: true, type: "c", major: 1, minor: 3, access: "rwmx" }] })).toThrow('invalid device access "rwmx"');
+  expect(exists("devices/mydocker")).toBe(false);
+  expect(exists("memory/process_api/x/mydocker")).toBe(false);
+});
+
+test("devices rules without a devices hierarchy are refused, nothing made", () => {
+  const cg = openCgroup({ id: "c10", root, selfCgroup: SELF });
+  expect(() => cg.create({ devices: [{ allow: false, access: "rwm" }] })).toThrow("cgroup v1: the devices controller is not mounted");
+  expect(exists("memory/process_api/x/mydocker")).toBe(false);
+});
+
 // The real-kernel test runs only on a v1 (or hybrid) host like this one; the v2 manager is
 // covered by the fake-tree tests in cgroups-v2.test.ts and by the VM suite on a pure v2 host.
 test.skipIf(detectCgroupVersion() !== 1)("real v1: limits read back, a process joins, destroy removes everything", async () => {

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectCgroupVersion, openCgroup } from "../../src/cgroups/index.ts";
 import { sharesToWeight } from "../../src/cgroups/cpu-weight.ts";
+import { DEFAULT_DEVICE_RULES } from "../../src/security/devices.ts";
 
 // pids above the kernel's PID_MAX_LIMIT (4194304): never a real process, so kill() is harmless.
 const P1 = 5000001;
@@ -222,4 +223,21 @@ test("failures: unavailable controller rolls back; write errors name file and er
 test("invalid ids and relative parents are rejected", () => {
   for (const id of ["", ".", "..", "a/b"]) expect(() => openCgroup({ id, root, selfCgroup: "0::/\n" })).toThrow();
   expect(() => openCgroup({ id: "x", parent: "rel", root, selfCgroup: "0::/\n" })).toThrow();
+});
+
+test("devices: rules are compiled before anything is made; on a fake tree the attach fails and rolls back", () => {
+  const cg = openCgroup({ id: "c10", root, selfCgroup: `0::${SESSION}\n` });
+  // a bad rule: refused before any mkdir or subtree_control write
+  expect(() => cg.create({ devices: [{ allow: true, type: "c", major: 1, minor: 3, access: "rwx" }] })).toThrow('invalid device access "rwx"');
+  expect(existsSync(join(root, SESSION, "mydocker"))).toBe(false);
+  expect(read(`${SESSION}/cgroup.subtree_control`)).toBe("\n");
+  // the program loads (a real bpf(2) call), but a plain directory is no cgroup to attach it to
+  expect(() => cg.create({ memory: { limit: 1 << 20 }, devices: DEFAULT_DEVICE_RULES })).toThrow(
+    `bpf PROG_ATTACH ${join(root, SESSION, "mydocker/c10")}: EBADF`,
+  );
+  expect(existsSync(join(root, SESSION, "mydocker"))).toBe(false);
+  // without rules, no program: the fake tree works as before
+  cg.create({ memory: { limit: 1 << 20 } });
+  expect(read(`${SESSION}/mydocker/c10/memory.max`)).toBe("1048576");
+  cg.destroy();
 });

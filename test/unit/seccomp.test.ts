@@ -256,12 +256,17 @@ describe("the BPF cache", () => {
     expect(statSync(file).mtime.getTime()).toBe(past.getTime());
   });
 
-  test("the key is the config's, whatever the order of its fields", () => {
+  test("the key is the config's, whatever the order of its fields; valueTwo 0 is the default", () => {
     const a: LinuxSeccomp = { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 1, syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW" }] };
     const b = JSON.parse('{"syscalls":[{"action":"SCMP_ACT_ALLOW","names":["read"]}],"defaultErrnoRet":1,"defaultAction":"SCMP_ACT_ERRNO"}');
     expect(canonicalJson(b)).toBe(canonicalJson(a));
     expect(seccompCacheKey(b)).toBe(seccompCacheKey(a));
     expect(seccompCacheKey({ ...a, defaultErrnoRet: 13 })).not.toBe(seccompCacheKey(a));
+    const arg = { index: 0, value: 1, op: "SCMP_CMP_EQ" };
+    const withArg = (args: NonNullable<LinuxSeccomp["syscalls"]>[number]["args"]): LinuxSeccomp =>
+      ({ ...a, syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW", args }] });
+    expect(seccompCacheKey(withArg([arg]))).toBe(seccompCacheKey(withArg([{ ...arg, valueTwo: 0 }])));
+    expect(seccompCacheKey(withArg([arg]))).not.toBe(seccompCacheKey(withArg([{ ...arg, value: 2 }])));
   });
 
   test("a damaged cache file is compiled again and replaced", () => {
