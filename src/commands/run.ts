@@ -1,5 +1,5 @@
 // `mydocker run [OPTIONS] COMMAND [ARG...]`: builds an OCI config from docker-style flags and runs it.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { splitArgs, UsageError, type OptionValues } from "../cli/argv";
@@ -169,9 +169,11 @@ function chooseRoot(id: string, o: OptionValues, words: string[]): Root {
     const { containerLayerDir } = require("../image/overlay") as typeof import("../image/overlay");
     return { rootfs: `${containerLayerDir(id)}/merged`, command, image, ref: first };
   }
+  if (o.rootfs === "") throw new UsageError("invalid --rootfs: empty path");
   const rootfs = resolve((o.rootfs as string) ?? defaultRootfs());
   if (!existsSync(rootfs)) throw new UsageError(`rootfs ${rootfs} does not exist`);
   if (!statSync(rootfs).isDirectory()) throw new UsageError(`rootfs ${rootfs} is not a directory`);
+  if (realpathSync(rootfs) === "/") throw new UsageError("invalid --rootfs /: the host's own root cannot be a container's root");
   return { rootfs, command: words };
 }
 

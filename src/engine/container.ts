@@ -8,7 +8,7 @@ import { NAMESPACES, withChildNamespace, type NamespaceType } from "../../ffi/na
 import { setBlocking } from "../../ffi/process";
 import { recvMessage } from "../../ffi/socket";
 import { openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
-import type { InitFailure, InitOrders } from "../init/init";
+import { decodeLines, encode, initFault, type InitOrders } from "../init/protocol";
 import { runtimeRoot } from "../paths";
 import type { LinuxSeccomp, Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
@@ -58,7 +58,7 @@ export function startContainer(opts: StartOptions): StartedContainer {
   try {
     // The init gets the compiled filter, not the profile: it only loads it (seccomp(2)).
     const { seccomp, ...linux } = opts.spec.linux;
-    const orders = { id: opts.id, spec: { ...opts.spec, linux }, seccomp: compiledSeccomp(seccomp) };
+    const orders = { id: opts.id, spec: { ...opts.spec, linux }, ...compiledSeccomp(seccomp) };
     const { init, terminal } = launchInit(opts.stdio, cgroup, orders);
     return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
@@ -87,16 +87,16 @@ export interface Launched {
 /** Runs a process in a running container: its namespaces, its cgroup, its root. */
 export function execInContainer(opts: ExecOptions): Launched {
   const joined = opts.namespaces.filter((t) => t !== "pid").map((type) => ({ type, path: `/proc/${opts.pid}/ns/${NAMESPACES[type].file}` }));
-  const orders = { exec: { process: opts.process, namespaces: joined, seccomp: compiledSeccomp(opts.seccomp) } };
+  const orders = { exec: { process: opts.process, namespaces: joined, ...compiledSeccomp(opts.seccomp) } };
   return launchInit(opts.stdio, opts.cgroup, orders, `/proc/${opts.pid}/ns/pid`);
 }
 
-/** linux.seccomp as a BPF program (base64) for the init; compiled once per profile, then cached. */
-function compiledSeccomp(seccomp: LinuxSeccomp | undefined): string | undefined {
-  if (!seccomp) return undefined;
-  const { seccompProgram } = require("../security/seccomp") as typeof import("../security/seccomp");
+/** linux.seccomp as a BPF program (base64) and seccomp(2) flags for the init; compiled once per profile, then cached. */
+function compiledSeccomp(seccomp: LinuxSeccomp | undefined): { seccomp?: string; seccompFlags?: number } {
+  if (!seccomp) return {};
+  const { seccompProgram, seccompLoadFlags } = require("../security/seccomp") as typeof import("../security/seccomp");
   try {
-    return seccompProgram(seccomp, join(runtimeRoot(), "seccomp")).toString("base64");
+    return { seccomp: seccompProgram(seccomp, join(runtimeRoot(), "seccomp")).toString("base64"), seccompFlags: seccompLoadFlags(seccomp) };
   } catch (e) {
     throw new StartError((e as Error).message, 125);
   }
@@ -145,7 +145,7 @@ export function teardown(c: { id: string; rootfs: string; cgroup: Cgroup }): voi
 }
 
 function sendOrders(fd: number, orders: InitOrders): void {
-  const data = Buffer.from(JSON.stringify(orders) + "\n");
+  const data = encode({ ...orders, ...faultOrders(orders) });
   let off = 0;
   try {
     while (off < data.length) off += writeSync(fd, data, off);
@@ -154,12 +154,19 @@ function sendOrders(fd: number, orders: InitOrders): void {
   }
 }
 
+/** Test-only: $MYDOCKER_FAULT=init:STEP travels in the orders (the init has a clean environment). */
+function faultOrders(orders: InitOrders): object {
+  const fault = initFault();
+  if (!fault) return {};
+  return "exec" in orders ? { exec: { ...orders.exec, fault } } : { fault };
+}
+
 /**
- * Blocks until the init execs the command, which closes its end of fd 3 (close-on-exec), or
- * reports a failure there. Both happen within milliseconds of the orders. On the way it may send
- * the master of the command's terminal (SCM_RIGHTS).
+ * Blocks until the init has exec'd the command, or failed, or died; see src/init/protocol.ts.
+ * On the way it may send the master of the command's terminal (SCM_RIGHTS). All of this happens
+ * within milliseconds of the orders.
  */
-function awaitExec(fd: number): { failure?: InitFailure; terminal?: number } {
+function awaitExec(fd: number): { failure?: { error: string; code: number }; terminal?: number } {
   let text = "";
   let terminal: number | undefined;
   for (;;) {
@@ -173,11 +180,9 @@ function awaitExec(fd: number): { failure?: InitFailure; terminal?: number } {
     if (msg.data.length === 0) break;
     text += msg.data.toString();
   }
-  const report = text.split("\n").find((line) => line.startsWith('{"error"'));
-  if (!report) return { terminal };
-  try {
-    return { failure: JSON.parse(report) as InitFailure, terminal };
-  } catch {
-    return { failure: { error: "init: unreadable report on fd 3", code: 125 }, terminal };
-  }
+  const messages = decodeLines(text);
+  const error = messages.find((m) => m.type === "error");
+  if (error?.type === "error") return { failure: { error: error.error, code: error.code }, terminal };
+  if (messages.some((m) => m.type === "exec")) return { terminal };
+  return { failure: { error: "init: died before it ran the command (killed?)", code: 125 }, terminal };
 }

@@ -45,19 +45,20 @@ export class TreeEntry {
 
   /** One extended attribute, or undefined. */
   xattr(key: string): Buffer | undefined {
-    return getXattr(this.xattrTarget(), key);
+    return this.orGone(undefined, (target) => getXattr(target, key));
   }
 
   /** Every extended attribute but those `skip` names, sorted by name. */
   xattrs(skip: (key: string) => boolean = () => false): [string, Buffer][] {
-    const target = this.xattrTarget();
-    const out: [string, Buffer][] = [];
-    for (const k of listXattrs(target).sort()) {
-      if (skip(k)) continue;
-      const v = getXattr(target, k);
-      if (v !== undefined) out.push([k, v]);
-    }
-    return out;
+    return this.orGone([], (target) => {
+      const out: [string, Buffer][] = [];
+      for (const k of listXattrs(target).sort()) {
+        if (skip(k)) continue;
+        const v = getXattr(target, k);
+        if (v !== undefined) out.push([k, v]);
+      }
+      return out;
+    });
   }
 
   /** A regular file's content, `stat.size` bytes, as chunks of `buf` valid until the next. */
@@ -89,6 +90,17 @@ export class TreeEntry {
     // l*xattr(2) on /proc/self/fd/<parent>/<name>: the parent is the directory we hold, and the name
     // is one component that is not followed. (getxattr has no fd-relative form before Linux 6.13.)
     return Buffer.concat([Buffer.from(`/proc/self/fd/${this.parentFd}/`), this.rawName]);
+  }
+
+  /** Reads by name may find the entry gone (renamed or removed since we opened it): then `gone`. */
+  private orGone<T>(gone: T, read: (target: number | Buffer) => T): T {
+    const target = this.xattrTarget();
+    try {
+      return read(target);
+    } catch (e) {
+      if (typeof target !== "number" && (e as { code?: string }).code === "ENOENT") return gone;
+      throw e;
+    }
   }
 
   private openFile(): number {

@@ -9,7 +9,7 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, re
 import { dirname } from "node:path";
 import { SyscallError } from "../../ffi/errno";
 import * as M from "../../ffi/mount";
-import { CLONE_FS, NAMESPACES, setns, unshare, type NamespaceType } from "../../ffi/namespaces";
+import { CLONE_FS, NAMESPACES, setns, unshare } from "../../ffi/namespaces";
 import { setLinkUp } from "../../ffi/net";
 import { sendFd } from "../../ffi/socket";
 import { close as closeFd, dup2, openPtyMaster, openPtyPeer, ptySlavePath, setControllingTerminal, setsid, setWindowSize } from "../../ffi/tty";
@@ -23,34 +23,7 @@ import { capabilityMask } from "../security/capabilities";
 import { sysctlNamespace } from "../security/sysctl";
 import { parseMountOptions } from "./options";
 import { resolveUser } from "./user";
-
-/** What the parent writes to fd 3: one JSON line. Start a new container, or join a running one. */
-export type InitOrders = CreateOrders | { exec: ExecOrders };
-
-export interface CreateOrders {
-  id: string;
-  spec: Spec;
-  /** linux.seccomp compiled by the parent (base64 of the BPF program), loaded last */
-  seccomp?: string;
-}
-
-/** `mydocker exec`: the command, and the namespaces to join (files under /proc/PID/ns). */
-export interface ExecOrders {
-  process: Spec["process"];
-  namespaces: { type: NamespaceType; path: string }[];
-  seccomp?: string;
-}
-
-/** The payload of the fd 3 message that carries the terminal's master. */
-export const TERMINAL_MESSAGE = '{"terminal":true}\n';
-
-/** What the init writes back on failure, before exiting with `code`. */
-export interface InitFailure {
-  error: string;
-  code: number;
-}
-
-const ORDERS_FD = 3;
+import { encode, ORDERS_FD, type CreateOrders, type ExecOrders, type InitOrders } from "./protocol";
 
 /** Exit codes of docker run: 125 runtime error, 126 cannot execute, 127 not found. */
 class InitError extends Error {
@@ -77,26 +50,45 @@ export function main(): never {
   } catch (e) {
     return fail(e);
   }
+  const text = readOrders();
+  // No orders at all: the runtime died before it sent them. Nobody is listening; say nothing.
+  if (text === "") process.exit(125);
   let orders: InitOrders;
   try {
-    orders = JSON.parse(readOrders()) as InitOrders;
+    orders = JSON.parse(text) as InitOrders;
   } catch (e) {
     return fail(new InitError(`init: cannot read orders on fd 3: ${(e as Error).message}`));
   }
   try {
-    return "exec" in orders ? joinContainer(orders.exec) : startContainer(orders);
+    if ("exec" in orders) {
+      faultPoint = orders.exec.fault;
+      return joinContainer(orders.exec);
+    }
+    faultPoint = orders.fault;
+    return startContainer(orders);
   } catch (e) {
     return fail(e);
   }
 }
 
+/**
+ * Test-only (MYDOCKER_FAULT=init:STEP in the runtime's environment): die at STEP without a word,
+ * as a SIGKILL would leave it. (A SIGKILL we send ourselves does nothing: as PID 1 of its
+ * namespace the init is immune to signals from inside it, pid_namespaces(7).)
+ */
+let faultPoint: string | undefined;
+function fault(step: string): void {
+  if (faultPoint === step) process.exit(137);
+}
+
 /** The container start, step by step. */
-function startContainer({ spec, seccomp }: CreateOrders): never {
+function startContainer({ spec, seccomp, seccompFlags }: CreateOrders): never {
   const rootfs = spec.root.path;
   const cgroupV2 = existsSync("/sys/fs/cgroup/cgroup.controllers"); // the host's view, before the pivot
   // 1. New namespaces for this thread (the PID namespace was made by the parent: a process
   //    cannot change its own, see pid_namespaces(7)). The cgroup namespace is made now that the
   //    parent has put us in the container's cgroup, so that cgroup becomes its root.
+  fault("start");
   unshare(namespaceFlags(spec));
   umask(0);
   // 2. Stop mount events from propagating to the host (mount_namespaces(7): / is often shared).
@@ -114,6 +106,7 @@ function startContainer({ spec, seccomp }: CreateOrders): never {
   // 5. Detach the old root lazily (it is still busy below us): "/" is then the rootfs.
   M.umount2(".", M.MNT_DETACH);
   chdir("/");
+  fault("after-pivot");
   // 6. The filesystems of the container: /proc, /dev and friends, /sys, /sys/fs/cgroup, volumes.
   for (const m of spec.mounts) {
     if (m.type === "cgroup") mountCgroupFs(m, cgroupV2);
@@ -134,7 +127,7 @@ function startContainer({ spec, seccomp }: CreateOrders): never {
   if (spec.hostname) sethostname(spec.hostname);
   setLinkUp("lo");
   // 10. Become the command, with the privileges the config leaves it.
-  return becomeCommand(spec.process, seccomp, terminal);
+  return becomeCommand(spec.process, { program: seccomp, flags: seccompFlags }, terminal);
 }
 
 /**
@@ -151,7 +144,7 @@ function joinContainer(orders: ExecOrders): never {
     closeSync(fd);
   }
   const terminal = orders.process.terminal ? openTerminal({ console: false, size: orders.process.consoleSize }) : undefined;
-  return becomeCommand(orders.process, orders.seccomp, terminal);
+  return becomeCommand(orders.process, { program: orders.seccomp, flags: orders.seccompFlags }, terminal);
 }
 
 /**
@@ -161,7 +154,7 @@ function joinContainer(orders: ExecOrders): never {
  * it goes while we have it] -> bounding set (needs CAP_SETPCAP) -> groups, gid, uid (keeping the
  * permitted set across the switch) -> capset -> ambient -> no_new_privs -> [seccomp] -> execve.
  */
-function becomeCommand(proc: Spec["process"], seccomp: string | undefined, terminal?: number): never {
+function becomeCommand(proc: Spec["process"], seccomp: { program?: string; flags?: number }, terminal?: number): never {
   chdir(proc.cwd); // first: a relative command path (`-w /bin ./ls`) is relative to it
   const user = proc.user ? userOf(proc.user) : undefined;
   const env = user && !proc.env.some((e) => e.startsWith("HOME=")) ? [...proc.env, `HOME=${user.home}`] : proc.env;
@@ -169,10 +162,10 @@ function becomeCommand(proc: Spec["process"], seccomp: string | undefined, termi
   if (terminal !== undefined) becomeTerminalSession(terminal);
   umask(proc.user?.umask ?? 0o022);
   setCloexec(ORDERS_FD);
-  const filter = seccomp ? Buffer.from(seccomp, "base64") : undefined;
+  const filter = seccomp.program ? Buffer.from(seccomp.program, "base64") : undefined;
   const caps = proc.capabilities ? capabilitySets(proc.capabilities) : undefined;
   for (const r of proc.rlimits ?? []) C.setRlimit(r.type, r.soft, r.hard);
-  if (filter && !proc.noNewPrivileges) loadSeccompProgram(filter);
+  if (filter && !proc.noNewPrivileges) loadSeccompProgram(filter, seccomp.flags);
   if (caps) for (let cap = 0; cap <= caps.lastCap; cap++) if (!(caps.bounding & (1n << BigInt(cap)))) C.dropFromBoundingSet(cap);
   if (user) {
     C.setKeepCaps(true);
@@ -187,7 +180,9 @@ function becomeCommand(proc: Spec["process"], seccomp: string | undefined, termi
     for (let cap = 0; cap <= caps.lastCap; cap++) if (caps.ambient & (1n << BigInt(cap))) C.raiseAmbient(cap);
   }
   if (proc.noNewPrivileges) C.setNoNewPrivileges();
-  if (filter && proc.noNewPrivileges) loadSeccompProgram(filter);
+  if (filter && proc.noNewPrivileges) loadSeccompProgram(filter, seccomp.flags);
+  fault("before-exec");
+  writeSync(ORDERS_FD, encode({ type: "exec" })); // a failed execve is reported after it, as an error
   try {
     return execve(path, proc.args, env);
   } catch (e) {
@@ -336,7 +331,7 @@ function openTerminal(opts: { console: boolean; size?: { height: number; width: 
     writeFileSync("/dev/console", "", { mode: 0o600 });
     M.mount(ptySlavePath(master), "/dev/console", null, M.MS_BIND);
   }
-  sendFd(ORDERS_FD, master, Buffer.from(TERMINAL_MESSAGE));
+  sendFd(ORDERS_FD, master, encode({ type: "terminal" }));
   closeFd(master);
   return slave;
 }
@@ -380,15 +375,13 @@ function readOrders(): string {
 }
 
 function fail(e: unknown): never {
-  const failure: InitFailure = {
-    error: e instanceof Error ? e.message : String(e),
-    code: e instanceof InitError ? e.code : 125,
-  };
+  const error = e instanceof Error ? e.message : String(e);
+  const code = e instanceof InitError ? e.code : 125;
   try {
-    writeSync(ORDERS_FD, JSON.stringify(failure) + "\n");
+    writeSync(ORDERS_FD, encode({ type: "error", error, code }));
     closeSync(ORDERS_FD);
   } catch {
-    process.stderr.write(`mydocker: ${failure.error}\n`);
+    // the runtime is gone: nobody to tell
   }
-  process.exit(failure.code);
+  process.exit(code);
 }

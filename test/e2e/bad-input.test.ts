@@ -32,6 +32,18 @@ const cases: [what: string, args: () => string[], code: number, names: RegExp][]
   ["no command", () => ["run", "-ti"], 125, /requires at least 1 argument/],
   ["an unknown subcommand (exit 1, as docker)", () => ["runn", "sh"], 1, /unknown command "runn"/],
   ["a bad --log-format", () => ["run", "--log-format", "xml", "sh"], 125, /invalid --log-format "xml"/],
+  ["an empty --rootfs (not the current directory)", () => ["run", "--rootfs", "", "sh"], 125, /invalid --rootfs: empty path/],
+  ["--rootfs / (the host's own root)", () => ["run", "--rootfs", "/", "sh"], 125, /invalid --rootfs \/: the host's own root/],
+  ["an unknown capability", () => ["run", "--cap-add", "FLY", "sh"], 125, /invalid --cap-add "FLY": unknown capability/],
+  ["a bad --security-opt", () => ["run", "--security-opt", "apparmor-ish", "sh"], 125, /invalid --security-opt "apparmor-ish"/],
+  ["a missing seccomp profile", () => ["run", "--security-opt", "seccomp=/no/such.json", "sh"], 125, /seccomp=\/no\/such.json": ENOENT/],
+  ["a seccomp profile that is not JSON", () => ["run", "--security-opt", `seccomp=${join(scratch, "a-file")}`, "sh"], 125, /seccomp profile .*a-file/],
+  ["a host-wide --sysctl", () => ["run", "--sysctl", "kernel.core_pattern=|/x", "sh"], 125, /kernel.core_pattern is not namespaced/],
+  ["a bad --ulimit", () => ["run", "--ulimit", "nofile=9:1", "sh"], 125, /soft limit 9 is above the hard limit 1/],
+  ["a --device that is not a device", () => ["run", "--device", join(scratch, "a-file"), "sh"], 125, /invalid --device/],
+  ["a bad --user", () => ["run", "--user", "a:b:c", "sh"], 125, /invalid --user "a:b:c"/],
+  ["a --user unknown in the container", () => ["run", "--user", "nosuchuser", "sh"], 125, /unable to find user nosuchuser/],
+  ["a non-tmpfs option to --tmpfs", () => ["run", "--tmpfs", "/x:bind", "sh"], 125, /--tmpfs.*bind/],
 ];
 
 describe("bad input to run", () => {

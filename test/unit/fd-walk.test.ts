@@ -107,6 +107,21 @@ describe("a directory swapped for a symlink mid-walk", () => {
     expect(readdirSync(join(root, "d"))).toContain(MARKER_NAME); // the swap did happen
   });
 
+  test("an entry removed after it was opened: a symlink keeps its target, a file its content", () => {
+    const root = tree();
+    symlinkSync(host, join(root, "link"));
+    const got: string[] = [];
+    for (const e of walkTree(root)) {
+      if (e.path === "link" || e.path === "z") {
+        rmSync(join(root, e.path));
+        if (e.path === "z") symlinkSync("/", join(root, e.path)); // something else under the name
+        const what = e.type === "symlink" ? e.linkTarget() : Buffer.concat(Array.from(e.content(Buffer.alloc(16)), (c) => Buffer.from(c))).toString();
+        got.push(`${e.path} ${e.type} ${what} ${e.xattrs().length}`);
+      }
+    }
+    expect(got).toEqual([`link symlink ${host} 0`, "z file z 0"]);
+  });
+
   test("a symlink to / is an entry of its own; nothing is read through it", () => {
     const root = tree();
     symlinkSync("/", join(root, "evil"));

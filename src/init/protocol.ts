@@ -1,0 +1,64 @@
+// The conversation between the runtime (the parent) and the container's init, over fd 3 of the
+// init (a socketpair). One JSON object a line, in this order:
+//
+//   parent -> init   orders     what to make: a new container (CreateOrders) or an exec (ExecOrders)
+//   init -> parent   terminal   only with process.terminal; carries the pty master (SCM_RIGHTS)
+//   init -> parent   exec       the privileges are set; execve(2) is the next call
+//   init -> parent   error      a step failed: the reason and the exit code; the init exits
+//
+// fd 3 is close-on-exec: end of file right after `exec` means the command runs; end of file
+// before `exec` or `error` means the init died before it reached the command (killed, or crashed).
+import type { NamespaceType } from "../../ffi/namespaces";
+import type { Spec } from "../spec";
+
+export const ORDERS_FD = 3;
+
+/** Start a new container. */
+export interface CreateOrders {
+  id: string;
+  spec: Spec;
+  /** linux.seccomp compiled by the parent (base64 of the BPF program) and its seccomp(2) flags */
+  seccomp?: string;
+  seccompFlags?: number;
+  /** test-only: the step at which the init kills itself (MYDOCKER_FAULT=init:STEP) */
+  fault?: string;
+}
+
+/** `exec`: the command, and the namespaces of the running container to join (/proc/PID/ns files). */
+export interface ExecOrders {
+  process: Spec["process"];
+  namespaces: { type: NamespaceType; path: string }[];
+  seccomp?: string;
+  seccompFlags?: number;
+  fault?: string;
+}
+
+export type InitOrders = CreateOrders | { exec: ExecOrders };
+
+/** What the init says. */
+export type InitMessage =
+  | { type: "terminal" }
+  | { type: "exec" }
+  | { type: "error"; error: string; code: number };
+
+export const encode = (m: InitMessage | InitOrders): Buffer => Buffer.from(JSON.stringify(m) + "\n");
+
+/** Splits a stream of lines into messages; a line that is not one becomes an `error`. */
+export function decodeLines(text: string): InitMessage[] {
+  const out: InitMessage[] = [];
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    try {
+      const m = JSON.parse(line) as InitMessage;
+      out.push(typeof m?.type === "string" ? m : { type: "error", error: "init: unreadable message on fd 3", code: 125 });
+    } catch {
+      out.push({ type: "error", error: "init: unreadable message on fd 3", code: 125 });
+    }
+  }
+  return out;
+}
+
+/** The fault the test suite asked for, as `init:STEP` in $MYDOCKER_FAULT of the parent. */
+export function initFault(env = process.env.MYDOCKER_FAULT): string | undefined {
+  return env?.startsWith("init:") ? env.slice(5) : undefined;
+}
