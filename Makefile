@@ -56,7 +56,7 @@ SRCS := $(shell find src ffi -type f 2>/dev/null) package.json bun.lock tsconfig
 TEST_TIMEOUT ?= 120000
 TEST_ARGS ?=
 
-.PHONY: all deps deps-bun deps-node deps-apt rootfs build run test test-vm vm-clean bench install clean FORCE
+.PHONY: all deps deps-bun deps-node deps-apt rootfs build probe run test test-vm vm-clean bench install clean FORCE
 all: build
 
 # ---------------------------------------------------------------- deps
@@ -121,13 +121,22 @@ mydocker: $(SRCS) | deps-node
 run: deps rootfs build
 	./mydocker run --rm -ti /bin/sh
 
-test: deps rootfs build
+test: deps rootfs build probe
+	$(BUN) x tsc --noEmit -p .
 	$(BUN) test --timeout $(TEST_TIMEOUT) $(TEST_ARGS)
+
+# The escape tests' syscall probe: static, so that it runs in any container root (and in the VM).
+PROBE := test/.build/probe
+probe: $(PROBE)
+$(PROBE): test/e2e/probe.c
+	@mkdir -p $(dir $@)
+	gcc -static -O2 -Wall -Wextra -o $@.tmp $<
+	@mv -f $@.tmp $@
 
 # The suite again in a qemu guest (Debian's stable kernel, pure cgroup2, software emulation):
 # installs qemu-system-x86 when missing, downloads the kernel package once into .vm/, streams
 # the guest's console and exits with its tests' status. Knobs: see the top of vm/run.sh.
-test-vm: deps rootfs build
+test-vm: deps rootfs build probe
 	TEST_TIMEOUT=$(TEST_TIMEOUT) BUN=$(BUN) bash vm/run.sh
 
 vm-clean:
@@ -143,6 +152,7 @@ install: mydocker
 # ---------------------------------------------------------------- clean
 clean:
 	rm -f mydocker mydocker.tmp
+	rm -rf test/.build
 	@if awk -v d="$(CURDIR)/$(ROOTFS)/" '{ if (index($$5 "/", d) == 1) f = 1 } END { exit !f }' /proc/self/mountinfo; then \
 	  echo "clean: $(ROOTFS) has mounts under it (container running?); not removing it" >&2; \
 	elif [ -d $(ROOTFS) ]; then \

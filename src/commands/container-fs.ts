@@ -67,10 +67,42 @@ export const exportFs = defineCommand({
     const root = s.imageId ? overlay.mountContainerRootfs(s.id, store.requireImage(s.imageId)) : s.rootfs;
     const fd = out === undefined ? 1 : openSync(out, "w", 0o644);
     try {
-      for (const chunk of tar.tarDirectory(root)) writeSync(fd, chunk);
+      writeAll(fd, tar.tarDirectory(root));
     } finally {
       if (fd !== 1) closeSync(fd);
       if (s.imageId && !running) overlay.unmountContainerRootfs(s.id);
     }
   },
 });
+
+/**
+ * Writes the chunks to `fd` in full, gathering small ones (headers, padding, small files) into
+ * one write.
+ */
+function writeAll(fd: number, chunks: Iterable<Uint8Array>): void {
+  const pending = Buffer.allocUnsafe(256 * 1024);
+  let used = 0;
+  const write = (b: Uint8Array) => {
+    for (let off = 0; off < b.length; ) {
+      try {
+        off += writeSync(fd, b, off, b.length - off); // a pipe may take less than asked
+      } catch (e) {
+        // stdout can be a non-blocking pipe (Bun makes it one): wait for the reader, then go on
+        if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+        Bun.sleepSync(1);
+      }
+    }
+  };
+  for (const c of chunks) {
+    if (used + c.length > pending.length) {
+      write(pending.subarray(0, used));
+      used = 0;
+    }
+    if (c.length >= pending.length / 2) write(c); // big content chunks go straight out
+    else {
+      pending.set(c, used);
+      used += c.length;
+    }
+  }
+  write(pending.subarray(0, used));
+}

@@ -11,7 +11,8 @@ import { configureLog, log } from "../log";
 import { dataRoot, defaultRootfs, runtimeRoot } from "../paths";
 import { createVolumeSources, parseTmpfsSpec, parseVolumeSpec, volumeMount } from "../volumes";
 import type { ImageRecord } from "../image/store";
-import { containerDir, createContainerRecord, removeContainerRecord, type ContainerState } from "../state/store";
+import { containerDir, createContainerRecord, readState, removeContainerRecord, type ContainerState } from "../state/store";
+import { faultEnv } from "../fault";
 import { bootId, processStartTime } from "../state/proc";
 import { Attachment } from "../engine/attach";
 import { getWindowSize, isatty } from "../../ffi/tty";
@@ -118,7 +119,7 @@ async function startDetached(state: ContainerState): Promise<Outcome> {
   const monitorLog = openSync(join(containerDir(state.id), "monitor.log"), "a", 0o600);
   const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", state.id), {
     stdio: ["ignore", "ignore", monitorLog, "pipe"],
-    env: CLEAN_ENV,
+    env: { ...CLEAN_ENV, ...faultEnv() },
     cwd: "/",
     detached: true,
   });
@@ -128,7 +129,14 @@ async function startDetached(state: ContainerState): Promise<Outcome> {
   const report = readReport(reportFd);
   closeSync(reportFd);
   monitor.unref();
-  if (!report) return { exitCode: 125, oomKilled: false, error: "the container's monitor died before it reported" };
+  if (!report) {
+    // Nobody supervises the container: end it (its cgroup holds whatever started) rather than
+    // report a failure while it runs on.
+    const { finishOrphan } = await import("../engine/supervise");
+    const now = readState(state.id);
+    if (now) finishOrphan(now);
+    return { exitCode: 125, oomKilled: false, error: "the container's monitor died before it reported; the container was stopped" };
+  }
   if (!report.ok) return { exitCode: report.code, oomKilled: false, error: report.error };
   console.log(state.id);
   return { exitCode: 0, oomKilled: false };

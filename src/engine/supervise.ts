@@ -9,6 +9,7 @@ import { readState, removeContainerRecord, updateState, withContainerLock, type 
 import type { Spec } from "../spec";
 import { startContainer, StartError, teardown, waitForExit, type StartedContainer, type StdioPlan } from "./container";
 import { LogWriter } from "./logs";
+import { faultPoint } from "../fault";
 import { deleteRootfs, prepareRootfs, releaseRootfs } from "./rootfs";
 
 export interface SuperviseOptions {
@@ -42,6 +43,7 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
     opts.onStarted?.({ ok: false, error: message, code });
     return { exitCode: code, oomKilled: false, error: message };
   }
+  faultPoint("supervise:after-start");
   updateState(state.id, () => ({
     status: "running",
     pid: started.pid,

@@ -34,6 +34,8 @@ export class TreeEntry {
     private readonly parentFd: number,
     private readonly rawName: Buffer,
     private pathFd: number,
+    /** O_PATH fd of /proc/self/fd */
+    private readonly procFds: number,
   ) {
     this.type = typeOf(stat);
   }
@@ -106,7 +108,7 @@ export class TreeEntry {
   private openFile(): number {
     if (this.fileFd >= 0) return this.fileFd;
     if (this.type !== "file") throw new Error(`${this.path} is not a regular file`);
-    const fd = openat2(AT_FDCWD, `/proc/self/fd/${this.pathFd}`, O_RDONLY | O_NOCTTY, 0, this.path);
+    const fd = openat2(this.procFds, String(this.pathFd), O_RDONLY | O_NOCTTY, 0, this.path);
     const st = fstatSync(fd);
     if (!st.isFile() || st.ino !== this.stat.ino || st.dev !== this.stat.dev) {
       closeSync(fd);
@@ -122,7 +124,14 @@ export class TreeEntry {
  * listing and its opening is left out.
  */
 export function* walkTree(root: string): Generator<TreeEntry> {
-  const rootFd = openat2(AT_FDCWD, root, O_RDONLY | O_DIRECTORY, 0, root);
+  const procFds = openat2(AT_FDCWD, "/proc/self/fd", O_PATH | O_DIRECTORY, 0);
+  let rootFd: number;
+  try {
+    rootFd = openat2(AT_FDCWD, root, O_RDONLY | O_DIRECTORY, 0, root);
+  } catch (e) {
+    closeSync(procFds);
+    throw e;
+  }
   const dents = Buffer.allocUnsafe(64 * 1024);
   function* walk(dirFd: number, rel: string): Generator<TreeEntry> {
     // a directory removed after we opened it: getdents64 says ENOENT, it has nothing left
@@ -132,7 +141,7 @@ export function* walkTree(root: string): Generator<TreeEntry> {
       const path = rel ? `${rel}/${name}` : name;
       const pathFd = openOrGone(() => openat2(dirFd, raw, O_PATH | O_NOFOLLOW, RESOLVE_CONFINED, path));
       if (pathFd === undefined) continue;
-      const entry = new TreeEntry(path, fstatSync(pathFd), dirFd, raw, pathFd);
+      const entry = new TreeEntry(path, fstatSync(pathFd), dirFd, raw, pathFd, procFds);
       try {
         if (entry.type !== "dir") {
           yield entry;
@@ -150,6 +159,7 @@ export function* walkTree(root: string): Generator<TreeEntry> {
     yield* walk(rootFd, "");
   } finally {
     closeSync(rootFd);
+    closeSync(procFds);
   }
 }
 

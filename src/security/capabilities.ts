@@ -87,12 +87,15 @@ export function effectiveCapabilities(o: { add: string[]; drop: string[]; privil
 export const isRootUser = (user: string | undefined) => user === undefined || /^(root|0)(:|$)/.test(user);
 
 /**
- * docker's capability sets: the chosen ones in bounding, effective, permitted and inheritable for
- * root; a non-root user keeps them only in the bounding set (what docker gives it: CapEff 0).
+ * docker's capability sets: the chosen ones in bounding, effective and permitted for root; a
+ * non-root user keeps them only in the bounding set (what docker gives it: CapEff 0). The
+ * inheritable set stays empty, as docker (20.10.14+) and runc (1.1.2+) leave it since
+ * CVE-2022-24769: with it, a non-root user could gain capabilities by executing a file that
+ * carries inheritable file capabilities.
  */
 export function capabilitySets(names: string[], rootUser: boolean): Capabilities {
   return rootUser
-    ? { bounding: names, effective: names, permitted: names, inheritable: names, ambient: [] }
+    ? { bounding: names, effective: names, permitted: names, inheritable: [], ambient: [] }
     : { bounding: names, effective: [], permitted: [], inheritable: [], ambient: [] };
 }
 

@@ -3,10 +3,10 @@
 // its layer (a symlink to / stays a symlink, even while the container swaps it in and out), and no
 // --tmpfs option that would turn the tmpfs into something else.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkHostAroundEachTest, mydocker, ROOTFS, TEST_DATA_ROOT, TEST_ROOT } from "./helpers";
+import { checkHostAroundEachTest, MYDOCKER, mydocker, ROOTFS, TEST_DATA_ROOT, TEST_ROOT, testEnv } from "./helpers";
 
 setDefaultTimeout(60_000);
 
@@ -112,6 +112,21 @@ describe("export and diff never read through a container's symlinks", () => {
       expect(diff.stdout).not.toContain(MARKER);
     }
     await mydocker(["rm", "-f", "swapper"]);
+  });
+});
+
+describe("export's output", () => {
+  test("to a pipe (stdout, read slowly) it is the same bytes as with -o", async () => {
+    await startWith("piped", "i=0; while [ $i -lt 300 ]; do echo $i > /f$i; i=$((i+1)); done; dd if=/dev/zero of=/big bs=1k count=3000 2>/dev/null");
+    const file = join(out, "piped.tar");
+    expect((await mydocker(["export", "piped", "-o", file])).code).toBe(0);
+    const proc = Bun.spawn([MYDOCKER, "export", "piped"], { stdout: "pipe", stderr: "pipe", env: testEnv() });
+    await Bun.sleep(200); // let the pipe fill up: the writer must wait, not fail with EAGAIN
+    const [piped, stderr, code] = await Promise.all([new Response(proc.stdout).arrayBuffer(), new Response(proc.stderr).text(), proc.exited]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(Buffer.from(piped).equals(readFileSync(file))).toBe(true);
+    await mydocker(["rm", "-f", "piped"]);
   });
 });
 
