@@ -68,8 +68,9 @@ export default defineCommand({
         oomKilled: false,
         created: new Date().toISOString(),
         command: spec.process.args,
-        image: root.ref ?? spec.root.path,
+        image: root.ref ?? root.lower ?? spec.root.path,
         imageId: root.image?.id,
+        lowerDir: root.lower,
         rootfs: spec.root.path,
         detached: options.detach === true,
         autoRemove: options.rm === true,
@@ -160,6 +161,8 @@ interface Root {
   command: string[];
   image?: ImageRecord;
   ref?: string;
+  /** the default rootfs, under the container's own writable layer */
+  lower?: string;
 }
 
 /**
@@ -182,7 +185,11 @@ function chooseRoot(id: string, o: OptionValues, words: string[]): Root {
   if (!existsSync(rootfs)) throw new UsageError(`rootfs ${rootfs} does not exist`);
   if (!statSync(rootfs).isDirectory()) throw new UsageError(`rootfs ${rootfs} is not a directory`);
   if (realpathSync(rootfs) === "/") throw new UsageError("invalid --rootfs /: the host's own root cannot be a container's root");
-  return { rootfs, command: words };
+  if (o.rootfs !== undefined) return { rootfs, command: words }; // used in place, as runc uses a bundle's root
+  // The default rootfs is shared by every container (and is what `make rootfs` imports as
+  // busybox:latest): it stays pristine under a writable layer of the container's own.
+  const { containerLayerDir } = require("../image/overlay") as typeof import("../image/overlay");
+  return { rootfs: `${containerLayerDir(id)}/merged`, command: words, lower: realpathSync(rootfs) };
 }
 
 function findImage(word: string): ImageRecord | undefined {

@@ -21,6 +21,26 @@ export const containerLayerDir = (containerId: string) => join(store.containers(
 
 /** Mounts the container's overlay (if it is not mounted yet) and returns the merged directory. */
 export function mountContainerRootfs(containerId: string, image: ImageRecord): string {
+  // the same layer twice: its topmost copy already does all the lower one would
+  const seen = new Set<string>();
+  const layers = [...image.layers].reverse().filter((l) => !seen.has(l) && seen.add(l));
+  for (const d of layerDirs({ ...image, layers })) if (!existsSync(d)) throw new Error(`layer ${d} is missing; the image is damaged`);
+  return mountOverlay(containerId, layers.length ? layerDirs({ ...image, layers }) : undefined, () => layers.map(shortLink));
+}
+
+/**
+ * A container on a plain directory (the default rootfs) that must stay as it is: the directory is
+ * the overlay's only lower layer, and the container writes into its own upper layer.
+ */
+export function mountContainerOverLower(containerId: string, lower: string): string {
+  return mountOverlay(containerId, [lower]);
+}
+
+/**
+ * The overlay of `lowers` (top first; none: an empty lower dir) under the container's upper dir.
+ * `shortLowers` gives shorter names (relative to the data root) for stacks too long for one page.
+ */
+function mountOverlay(containerId: string, lowerDirs: string[] | undefined, shortLowers?: () => string[]): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(containerId)) throw new Error(`invalid container id "${containerId}"`);
   const base = containerLayerDir(containerId);
   const upper = join(base, "upper");
@@ -33,19 +53,16 @@ export function mountContainerRootfs(containerId: string, image: ImageRecord): s
   mkdirSync(work, { recursive: true, mode: 0o700 });
   if (isMountPoint(merged)) return merged;
   dirWithMode(merged, 0o700); // never chmod a mounted merged/: that would be the container's `/`
-  // the same layer twice: its topmost copy already does all the lower one would
-  const seen = new Set<string>();
-  const layers = [...image.layers].reverse().filter((l) => !seen.has(l) && seen.add(l));
-  for (const d of layerDirs({ ...image, layers })) if (!existsSync(d)) throw new Error(`layer ${d} is missing; the image is damaged`);
-  let lowers = layers.length ? layerDirs({ ...image, layers }) : [emptyLower(base)];
+  let lowers = lowerDirs ?? [emptyLower(base)];
   const data = (lower: string[]) => `lowerdir=${lower.map(escape).join(":")},upperdir=${escape(upper)},workdir=${escape(work)}${indexOff()}`;
   if (data(lowers).length <= MAX_DATA) {
     mount("overlay", merged, "overlay", 0, data(lowers));
     return merged;
   }
   // Long stacks: short names l/<12 hex> relative to the data root, as docker's overlay2 does.
-  lowers = layers.map(shortLink);
-  if (data(lowers).length > MAX_DATA) throw new Error(`image has too many layers (${layers.length}) for one overlay mount`);
+  if (!shortLowers) throw new Error(`overlay: lower directory names too long for one mount`);
+  lowers = shortLowers();
+  if (data(lowers).length > MAX_DATA) throw new Error(`image has too many layers (${lowers.length}) for one overlay mount`);
   const cwd = process.cwd();
   process.chdir(dataRoot());
   try {

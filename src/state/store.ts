@@ -33,6 +33,8 @@ export interface ContainerState {
   image: string;
   /** image id when the container runs on an image */
   imageId?: string;
+  /** the plain root under the container's own writable layer (the default rootfs, kept pristine) */
+  lowerDir?: string;
   rootfs: string;
   detached: boolean;
   autoRemove: boolean;

@@ -1,7 +1,7 @@
 // Containers on images: an overlay of the image's layers under a writable layer of their own;
 // diff, commit and export of what they changed; nothing reaches the image or another container.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkHostAroundEachTest, mydocker, ROOTFS, TEST_DATA_ROOT } from "./helpers";
@@ -46,9 +46,27 @@ describe("run IMAGE", () => {
     expect(r.stderr).toContain("Read-only file system");
   });
 
-  test("without an image name the plain rootfs is used, as before", async () => {
-    const r = await mydocker(["run", "--rm", "/bin/sh", "-c", "head -1 /proc/self/mountinfo"]);
-    expect(r.stdout).not.toContain("overlay");
+  test("without an image name the default rootfs is the lower layer of the container's own: rootfs/ stays pristine", async () => {
+    const r = await mydocker(["run", "--name", "plain", "/bin/sh", "-c", "echo x > /tmp/written-by-a-container; head -1 /proc/self/mountinfo"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(` / .* - overlay overlay .*lowerdir=${ROOTFS}[,:]`));
+    expect(existsSync(join(ROOTFS, "tmp/written-by-a-container"))).toBe(false);
+    const layer = JSON.parse((await mydocker(["inspect", "plain"])).stdout)[0].Id as string;
+    expect(readFileSync(join(TEST_DATA_ROOT, "containers", layer, "upper/tmp/written-by-a-container"), "utf8")).toBe("x\n");
+    expect((await mydocker(["rm", "plain"])).code).toBe(0);
+    expect(existsSync(join(TEST_DATA_ROOT, "containers", layer))).toBe(false);
+  });
+
+  test("--rootfs DIR is used in place, as runc uses a bundle's root", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mydocker-inplace-"));
+    try {
+      cpSync(ROOTFS, dir, { recursive: true, verbatimSymlinks: true });
+      const r = await mydocker(["run", "--rm", "--rootfs", dir, "/bin/sh", "-c", "echo y > /tmp/in-place; head -1 /proc/self/mountinfo"]);
+      expect(r.stdout).not.toContain("overlay");
+      expect(readFileSync(join(dir, "tmp/in-place"), "utf8")).toBe("y\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("rm removes the container's layer; rmi refuses an image a container uses", async () => {
