@@ -18,6 +18,7 @@ export const MS_NODIRATIME = 0x800;
 export const MS_BIND = 0x1000;
 export const MS_REC = 0x4000;
 export const MS_SILENT = 0x8000;
+export const MS_UNBINDABLE = 0x20000;
 export const MS_PRIVATE = 0x40000;
 export const MS_SLAVE = 0x80000;
 export const MS_SHARED = 0x100000;

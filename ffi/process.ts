@@ -4,6 +4,7 @@ import { FFIType, check, cstr, libc, ptr } from "./libc";
 const sym = libc({
   execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   sethostname: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
+  setdomainname: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
   chdir: { args: [FFIType.ptr], returns: FFIType.i32 },
   umask: { args: [FFIType.u32], returns: FFIType.u32 },
   fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
@@ -12,6 +13,11 @@ const sym = libc({
 export function sethostname(name: string): void {
   const buf = Buffer.from(name);
   check("sethostname", sym().sethostname(buf, buf.length));
+}
+
+export function setdomainname(name: string): void {
+  const buf = Buffer.from(name);
+  check("setdomainname", sym().setdomainname(buf, buf.length));
 }
 
 /** chdir(2) of the calling thread (process.chdir may cache the old path). */

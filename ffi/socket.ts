@@ -1,8 +1,11 @@
 // Passing an open fd to another process over an AF_UNIX socket (SCM_RIGHTS, unix(7)), with
 // sendmsg(2)/recvmsg(2) and a msghdr/cmsghdr built by hand.
+import { SyscallError } from "./errno";
 import { FFIType, check, lastErrno, libc, ptr } from "./libc";
 
 const sym = libc({
+  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   sendmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },
   recvmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },
@@ -69,6 +72,25 @@ function waitFor(fd: number, events: number): void {
     check("poll", rc);
     return; // ready, or POLLHUP/POLLERR: the next call reports it
   }
+}
+
+/**
+ * A stream socket connected to the AF_UNIX socket at `path` (unix(7): struct sockaddr_un is a
+ * u16 family and 108 bytes of NUL-terminated path). An OCI `--console-socket`.
+ */
+export function connectUnix(path: string): number {
+  const name = Buffer.from(path);
+  if (name.length >= 108) throw new Error(`connect ${path}: path too long for a unix socket`);
+  const addr = Buffer.alloc(110);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  name.copy(addr, 2);
+  const fd = check("socket", sym().socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (sym().connect(fd, addr, 2 + name.length + 1) === -1) {
+    const errno = lastErrno();
+    close(fd);
+    throw new SyscallError(`connect ${path}`, errno);
+  }
+  return fd;
 }
 
 /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC): two connected ends. */

@@ -5,6 +5,10 @@
 const argv = process.argv.slice(2);
 if (argv[0] === "init") {
   (await import("./init/init")).main();
+} else if (process.argv0.endsWith("/mydocker-runc") || process.argv0 === "mydocker-runc") {
+  await (await import("./oci/main")).main(argv);
+} else if (argv[0] === "oci") {
+  await (await import("./oci/main")).main(argv.slice(1));
 } else {
   await (await import("./cli/main")).main(argv);
 }

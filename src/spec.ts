@@ -88,9 +88,11 @@ export interface Spec {
     capabilities?: Capabilities;
     rlimits?: Rlimit[];
     noNewPrivileges?: boolean;
+    oomScoreAdj?: number;
   };
   root: { path: string; readonly?: boolean };
   hostname?: string;
+  domainname?: string;
   mounts: Mount[];
   linux: {
     namespaces: { type: NamespaceType; path?: string }[];
@@ -101,6 +103,7 @@ export interface Spec {
     readonlyPaths?: string[];
     seccomp?: LinuxSeccomp;
     sysctl?: Record<string, string>;
+    rootfsPropagation?: string;
   };
 }
 

@@ -26,6 +26,8 @@ export interface Cgroup {
   readonly path: string;
   /** mkdir everything needed, write the limits. On failure: remove what it created, then throw ("write cpuset.cpus: EINVAL"). */
   create(resources: CgroupResources): void;
+  /** write new limits (memory, cpu, cpuset, pids) into the existing cgroup */
+  update(resources: CgroupResources): void;
   /** move a pid into the cgroup (every v1 hierarchy we use / the v2 dir) via cgroup.procs */
   addProcess(pid: number): void;
   /** true when the kernel OOM killer killed something in this cgroup */

@@ -97,14 +97,7 @@ export class CgroupV1 implements Cgroup {
           }
         });
       }
-      const file = (c: string, name: string) => `${this.dir(this.hier(c)!)}/${name}`;
-      const { memory, cpu, pids } = res;
-      if (memory?.limit !== undefined) cgWrite(file("memory", "memory.limit_in_bytes"), memory.limit);
-      if (cpu?.shares !== undefined) cgWrite(file("cpu", "cpu.shares"), cpu.shares);
-      // period first: the kernel validates quota against the current period
-      if (cpu?.period !== undefined) cgWrite(file("cpu", "cpu.cfs_period_us"), cpu.period);
-      if (cpu?.quota !== undefined) cgWrite(file("cpu", "cpu.cfs_quota_us"), cpu.quota);
-      if (pids?.limit !== undefined) cgWrite(file("pids", "pids.max"), pids.limit);
+      this.update({ memory: res.memory, cpu: res.cpu && { ...res.cpu, cpus: undefined, mems: undefined }, pids: res.pids });
       if (deviceLines) this.writeDeviceRules(this.dir(this.hier("devices")!), deviceLines);
     } catch (err) {
       this.removeCreated();
@@ -125,6 +118,23 @@ export class CgroupV1 implements Cgroup {
         throw Object.assign(new Error(`${(err as Error).message} (${JSON.stringify(line)})`), { code: errno(err) });
       }
     }
+  }
+
+  update(res: CgroupResources): void {
+    const file = (c: string, name: string) => {
+      const h = this.hier(c);
+      if (!h) throw new Error(`cgroup v1: the ${c} controller is not mounted`);
+      return `${this.dir(h)}/${name}`;
+    };
+    const { memory, cpu, pids } = res;
+    if (memory?.limit !== undefined) cgWrite(file("memory", "memory.limit_in_bytes"), memory.limit);
+    if (cpu?.shares !== undefined) cgWrite(file("cpu", "cpu.shares"), cpu.shares);
+    // period first: the kernel validates quota against the current period
+    if (cpu?.period !== undefined) cgWrite(file("cpu", "cpu.cfs_period_us"), cpu.period);
+    if (cpu?.quota !== undefined) cgWrite(file("cpu", "cpu.cfs_quota_us"), cpu.quota);
+    if (cpu?.cpus !== undefined) cgWrite(file("cpuset", "cpuset.cpus"), cpu.cpus);
+    if (cpu?.mems !== undefined) cgWrite(file("cpuset", "cpuset.mems"), cpu.mems);
+    if (pids?.limit !== undefined) cgWrite(file("pids", "pids.max"), pids.limit);
   }
 
   /**

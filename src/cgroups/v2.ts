@@ -73,23 +73,27 @@ export class CgroupV2 implements Cgroup {
         if (cgMkdir(this.dir())) this.created.push(this.path);
       });
 
-      const file = (name: string) => `${this.dir()}/${name}`;
-      const { memory, cpu, pids } = res;
-      if (memory?.limit !== undefined) cgWrite(file("memory.max"), memory.limit);
-      if (cpu?.shares !== undefined) cgWrite(file("cpu.weight"), sharesToWeight(cpu.shares));
-      if (cpu?.quota !== undefined || cpu?.period !== undefined) {
-        // "$MAX $PERIOD"; writing a single number only updates $MAX (cgroup-v2.rst, cpu.max)
-        const max = cpu.quota === undefined || cpu.quota <= 0 ? "max" : String(cpu.quota);
-        cgWrite(file("cpu.max"), cpu.period === undefined ? max : `${max} ${cpu.period}`);
-      }
-      if (cpu?.cpus !== undefined) cgWrite(file("cpuset.cpus"), cpu.cpus);
-      if (cpu?.mems !== undefined) cgWrite(file("cpuset.mems"), cpu.mems);
-      if (pids?.limit !== undefined) cgWrite(file("pids.max"), pids.limit);
+      this.update(res);
       if (program) attachDeviceFilter(this.dir(), program.bytes);
     } catch (err) {
       this.removeCreated();
       throw err;
     }
+  }
+
+  update(res: CgroupResources): void {
+    const file = (name: string) => `${this.dir()}/${name}`;
+    const { memory, cpu, pids } = res;
+    if (memory?.limit !== undefined) cgWrite(file("memory.max"), memory.limit);
+    if (cpu?.shares !== undefined) cgWrite(file("cpu.weight"), sharesToWeight(cpu.shares));
+    if (cpu?.quota !== undefined || cpu?.period !== undefined) {
+      // "$MAX $PERIOD"; writing a single number only updates $MAX (cgroup-v2.rst, cpu.max)
+      const max = cpu.quota === undefined || cpu.quota <= 0 ? "max" : String(cpu.quota);
+      cgWrite(file("cpu.max"), cpu.period === undefined ? max : `${max} ${cpu.period}`);
+    }
+    if (cpu?.cpus !== undefined) cgWrite(file("cpuset.cpus"), cpu.cpus);
+    if (cpu?.mems !== undefined) cgWrite(file("cpuset.mems"), cpu.mems);
+    if (pids?.limit !== undefined) cgWrite(file("pids.max"), pids.limit);
   }
 
   /** Enable controllers for p's children, first moving p's own processes out (see top comment). */

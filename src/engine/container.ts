@@ -20,8 +20,15 @@ export interface StartOptions {
   spec: Spec;
   /** stdin, stdout, stderr of the container's command */
   stdio: StdioPlan;
-  /** where the cgroup goes; see openCgroup */
-  cgroup: Omit<CgroupOptions, "id">;
+  /** where the cgroup goes, see openCgroup; its leaf is named after the container unless `id` says */
+  cgroup: Omit<CgroupOptions, "id"> & { id?: string };
+  /**
+   * OCI create: the init makes the whole container, says `ready` and parks before execve until
+   * someone opens this FIFO for reading (OCI start); startContainer returns at `ready`.
+   */
+  execFifo?: string;
+  /** an existing PID namespace to start in (a /proc/PID/ns/pid file: podman's pods), else a new one */
+  pidNamespace?: string;
 }
 
 export interface StartedContainer {
@@ -58,8 +65,8 @@ export function startContainer(opts: StartOptions): StartedContainer {
   try {
     // The init gets the compiled filter, not the profile: it only loads it (seccomp(2)).
     const { seccomp, ...linux } = opts.spec.linux;
-    const orders = { id: opts.id, spec: { ...opts.spec, linux }, ...compiledSeccomp(seccomp) };
-    const { init, terminal } = launchInit(opts.stdio, cgroup, orders);
+    const orders = { id: opts.id, spec: { ...opts.spec, linux }, execFifo: opts.execFifo, ...compiledSeccomp(seccomp) };
+    const { init, terminal } = launchInit(opts.stdio, cgroup, orders, opts.pidNamespace, opts.execFifo ? "ready" : "exec");
     return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
     teardown({ id: opts.id, rootfs: opts.spec.root.path, cgroup });
@@ -104,9 +111,10 @@ function compiledSeccomp(seccomp: LinuxSeccomp | undefined): { seccomp?: string;
 
 /**
  * Spawns `mydocker init` as a child in a PID namespace (new, or the one at `pidNamespace`), moves
- * it into `cgroup`, sends `orders` and waits until it has exec'd the command.
+ * it into `cgroup`, sends `orders` and waits until it has exec'd the command (or, `until` "ready",
+ * has made the container and parked).
  */
-function launchInit(stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNamespace?: string): Launched {
+function launchInit(stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec"): Launched {
   const init = withChildNamespace(
     "pid",
     () => Bun.spawn(selfCommand("init"), { stdio: [...stdio, "pipe"], env: CLEAN_ENV }),
@@ -119,7 +127,7 @@ function launchInit(stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNam
     // from its first instruction.
     cgroup.addProcess(init.pid);
     sendOrders(ordersFd, orders);
-    const { failure, terminal } = awaitExec(ordersFd);
+    const { failure, terminal } = awaitInit(ordersFd, until);
     if (failure) {
       if (terminal !== undefined) closeSync(terminal);
       throw new StartError(failure.error, failure.code);
@@ -150,7 +158,7 @@ function sendOrders(fd: number, orders: InitOrders): void {
   try {
     while (off < data.length) off += writeSync(fd, data, off);
   } catch {
-    // The init died before reading: awaitExec sees it.
+    // The init died before reading: awaitInit sees it.
   }
 }
 
@@ -162,13 +170,14 @@ function faultOrders(orders: InitOrders): object {
 }
 
 /**
- * Blocks until the init has exec'd the command, or failed, or died; see src/init/protocol.ts.
- * On the way it may send the master of the command's terminal (SCM_RIGHTS). All of this happens
- * within milliseconds of the orders.
+ * Blocks until the init has exec'd the command (or said `ready`, when parked), or failed, or
+ * died; see src/init/protocol.ts. On the way it may send the master of the command's terminal
+ * (SCM_RIGHTS). All of this happens within milliseconds of the orders.
  */
-function awaitExec(fd: number): { failure?: { error: string; code: number }; terminal?: number } {
+function awaitInit(fd: number, until: "exec" | "ready"): { failure?: { error: string; code: number }; terminal?: number } {
   let text = "";
   let terminal: number | undefined;
+  let reached = false;
   for (;;) {
     let msg;
     try {
@@ -179,10 +188,12 @@ function awaitExec(fd: number): { failure?: { error: string; code: number }; ter
     if (msg.fd !== undefined) terminal = msg.fd;
     if (msg.data.length === 0) break;
     text += msg.data.toString();
+    const messages = decodeLines(text.slice(0, text.lastIndexOf("\n") + 1));
+    const error = messages.find((m) => m.type === "error");
+    if (error?.type === "error") return { failure: { error: error.error, code: error.code }, terminal };
+    reached = messages.some((m) => m.type === until);
+    if (reached && until === "ready") return { terminal }; // parked: the init keeps fd 3 open
   }
-  const messages = decodeLines(text);
-  const error = messages.find((m) => m.type === "error");
-  if (error?.type === "error") return { failure: { error: error.error, code: error.code }, terminal };
-  if (messages.some((m) => m.type === "exec")) return { terminal };
+  if (reached) return { terminal };
   return { failure: { error: "init: died before it ran the command (killed?)", code: 125 }, terminal };
 }

@@ -14,7 +14,7 @@ import { setLinkUp } from "../../ffi/net";
 import { sendFd } from "../../ffi/socket";
 import { close as closeFd, dup2, openPtyMaster, openPtyPeer, ptySlavePath, setControllingTerminal, setsid, setWindowSize } from "../../ffi/tty";
 import { S_IFBLK, S_IFCHR, S_IFIFO, mknod } from "../../ffi/fs";
-import { chdir, execve, sethostname, setCloexec, umask } from "../../ffi/process";
+import { chdir, execve, setdomainname, sethostname, setCloexec, umask } from "../../ffi/process";
 import * as C from "../../ffi/credentials";
 import { loadSeccompProgram } from "../../ffi/seccomp";
 import type { LinuxDevice, Mount, Spec } from "../spec";
@@ -71,6 +71,25 @@ export function main(): never {
   }
 }
 
+const O_PATH = 0o10000000;
+const O_CLOEXEC = 0o2000000;
+
+/** The exec FIFO (OCI create), held by an O_PATH fd; then, once `start` came, open for writing. */
+let parkedOn: number | undefined;
+let startFifo: number | undefined;
+
+/**
+ * OCI create/start: tell the runtime the container is made, then block in open(2) of the FIFO
+ * for writing until `start` opens it for reading (fifo(7)), and write one byte. The FIFO stays
+ * open (close-on-exec): `start` reads end of file once execve succeeded, or the error after it.
+ */
+function park(fifoPath: number): void {
+  writeSync(ORDERS_FD, encode({ type: "ready" })); // `create` returns on it: nobody listens on fd 3 afterwards
+  startFifo = openSync(`/proc/self/fd/${fifoPath}`, "w");
+  closeSync(fifoPath);
+  writeSync(startFifo, "0");
+}
+
 /**
  * Test-only (MYDOCKER_FAULT=init:STEP in the runtime's environment): die at STEP without a word,
  * as a SIGKILL would leave it. (A SIGKILL we send ourselves does nothing: as PID 1 of its
@@ -82,13 +101,17 @@ function fault(step: string): void {
 }
 
 /** The container start, step by step. */
-function startContainer({ spec, seccomp, seccompFlags }: CreateOrders): never {
+function startContainer({ spec, seccomp, seccompFlags, execFifo }: CreateOrders): never {
   const rootfs = spec.root.path;
+  // OCI create: the FIFO `start` will open is a host path, out of reach after the pivot: hold it
+  // by an O_PATH fd now, reopen it through /proc/self/fd when parked (as runc does).
+  if (execFifo) parkedOn = openSync(execFifo, O_PATH | O_CLOEXEC);
   const cgroupV2 = existsSync("/sys/fs/cgroup/cgroup.controllers"); // the host's view, before the pivot
   // 1. New namespaces for this thread (the PID namespace was made by the parent: a process
   //    cannot change its own, see pid_namespaces(7)). The cgroup namespace is made now that the
   //    parent has put us in the container's cgroup, so that cgroup becomes its root.
   fault("start");
+  joinNamespaces(spec);
   unshare(namespaceFlags(spec));
   umask(0);
   // 2. Stop mount events from propagating to the host (mount_namespaces(7): / is often shared).
@@ -106,6 +129,8 @@ function startContainer({ spec, seccomp, seccompFlags }: CreateOrders): never {
   // 5. Detach the old root lazily (it is still busy below us): "/" is then the rootfs.
   M.umount2(".", M.MNT_DETACH);
   chdir("/");
+  // linux.rootfsPropagation (runc applies it to the new root): rprivate unless the config says
+  if (spec.linux.rootfsPropagation) M.mount(null, "/", null, propagationFlag(spec.linux.rootfsPropagation));
   fault("after-pivot");
   // 6. The filesystems of the container: /proc, /dev and friends, /sys, /sys/fs/cgroup, volumes.
   for (const m of spec.mounts) {
@@ -123,9 +148,11 @@ function startContainer({ spec, seccomp, seccompFlags }: CreateOrders): never {
   for (const path of spec.linux.maskedPaths ?? []) maskPath(path);
   for (const path of spec.linux.readonlyPaths ?? []) readonlyPath(path);
   if (spec.root.readonly) M.mount(null, "/", null, M.MS_BIND | M.MS_REMOUNT | M.MS_RDONLY);
-  // 9. Identity and network.
+  // 9. Identity and network (a joined network namespace is someone else's: leave its links alone).
   if (spec.hostname) sethostname(spec.hostname);
-  setLinkUp("lo");
+  if (spec.domainname) setdomainname(spec.domainname);
+  if (spec.linux.namespaces.some((n) => n.type === "network" && !n.path)) setLinkUp("lo");
+  if (spec.process.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(spec.process.oomScoreAdj));
   // 10. Become the command, with the privileges the config leaves it.
   return becomeCommand(spec.process, { program: seccomp, flags: seccompFlags }, terminal);
 }
@@ -162,6 +189,7 @@ function becomeCommand(proc: Spec["process"], seccomp: { program?: string; flags
   if (terminal !== undefined) becomeTerminalSession(terminal);
   umask(proc.user?.umask ?? 0o022);
   setCloexec(ORDERS_FD);
+  if (parkedOn !== undefined) park(parkedOn);
   const filter = seccomp.program ? Buffer.from(seccomp.program, "base64") : undefined;
   const caps = proc.capabilities ? capabilitySets(proc.capabilities) : undefined;
   for (const r of proc.rlimits ?? []) C.setRlimit(r.type, r.soft, r.hard);
@@ -182,7 +210,8 @@ function becomeCommand(proc: Spec["process"], seccomp: { program?: string; flags
   if (proc.noNewPrivileges) C.setNoNewPrivileges();
   if (filter && proc.noNewPrivileges) loadSeccompProgram(filter, seccomp.flags);
   fault("before-exec");
-  writeSync(ORDERS_FD, encode({ type: "exec" })); // a failed execve is reported after it, as an error
+  // a failed execve is reported after this, as an error
+  if (parkedOn === undefined) writeSync(ORDERS_FD, encode({ type: "exec" }));
   try {
     return execve(path, proc.args, env);
   } catch (e) {
@@ -208,13 +237,29 @@ function capabilitySets(c: NonNullable<Spec["process"]["capabilities"]>) {
   return { lastCap, bounding: m(c.bounding), effective: m(c.effective), permitted: m(c.permitted), inheritable: m(c.inheritable), ambient: m(c.ambient) };
 }
 
+/** The namespaces to make: those of the config without a `path` (the PID one is the parent's job). */
 function namespaceFlags(spec: Spec): number {
   let flags = 0;
-  for (const ns of spec.linux.namespaces) {
-    if (ns.path) throw new InitError(`namespace ${ns.type}: joining an existing one (path ${ns.path}) is not supported`);
-    if (ns.type !== "pid") flags |= NAMESPACES[ns.type].flag;
-  }
+  for (const ns of spec.linux.namespaces) if (!ns.path && ns.type !== "pid") flags |= NAMESPACES[ns.type].flag;
   return flags;
+}
+
+/**
+ * The namespaces of the config that have a `path` (a pod's network, IPC, UTS): joined with
+ * setns(2) before the others are made. (The parent refuses a mount namespace path; the PID one
+ * it handles itself.)
+ */
+function joinNamespaces(spec: Spec): void {
+  for (const ns of spec.linux.namespaces) {
+    if (!ns.path || ns.type === "pid") continue;
+    if (ns.type === "mount") throw new InitError("namespace mount: joining an existing one is not supported");
+    const fd = openSync(ns.path, "r");
+    try {
+      setns(fd, NAMESPACES[ns.type].flag);
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 function openBindSources(mounts: Mount[]): Map<Mount, number> {
@@ -285,6 +330,13 @@ function mountCgroupFs(m: Mount, v2: boolean): void {
     M.mount("cgroup", dir, "cgroup", keep, controllers.startsWith("name=") ? `none,${controllers}` : controllers);
   }
   if (readOnly) M.makeReadOnly(m.destination); // recursive: the tmpfs and every hierarchy in it
+}
+
+function propagationFlag(name: string): number {
+  const flags: Record<string, number> = { private: M.MS_PRIVATE, slave: M.MS_SLAVE, shared: M.MS_SHARED, unbindable: M.MS_UNBINDABLE };
+  const f = name.startsWith("r") ? flags[name.slice(1)]! | M.MS_REC : flags[name];
+  if (f === undefined) throw new InitError(`linux.rootfsPropagation "${name}" is not a propagation type`);
+  return f;
 }
 
 /** OCI maskedPaths: what is under a path becomes unreadable; a missing path is fine. */
@@ -377,6 +429,12 @@ function readOrders(): string {
 function fail(e: unknown): never {
   const error = e instanceof Error ? e.message : String(e);
   const code = e instanceof InitError ? e.code : 125;
+  if (startFifo !== undefined) {
+    try {
+      writeSync(startFifo, encode({ type: "error", error, code })); // for `start` to report
+    } catch {}
+    process.exit(code);
+  }
   try {
     writeSync(ORDERS_FD, encode({ type: "error", error, code }));
     closeSync(ORDERS_FD);

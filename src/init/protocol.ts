@@ -3,6 +3,9 @@
 //
 //   parent -> init   orders     what to make: a new container (CreateOrders) or an exec (ExecOrders)
 //   init -> parent   terminal   only with process.terminal; carries the pty master (SCM_RIGHTS)
+//   init -> parent   ready      only with `execFifo` (OCI create): the container is made; the init
+//                               parks until the FIFO is opened for reading (OCI start), writes one
+//                               byte into it, and goes on; the parent is gone by then
 //   init -> parent   exec       the privileges are set; execve(2) is the next call
 //   init -> parent   error      a step failed: the reason and the exit code; the init exits
 //
@@ -20,6 +23,8 @@ export interface CreateOrders {
   /** linux.seccomp compiled by the parent (base64 of the BPF program) and its seccomp(2) flags */
   seccomp?: string;
   seccompFlags?: number;
+  /** OCI create: park before execve until this FIFO (a host path) is opened for reading */
+  execFifo?: string;
   /** test-only: the step at which the init kills itself (MYDOCKER_FAULT=init:STEP) */
   fault?: string;
 }
@@ -38,6 +43,7 @@ export type InitOrders = CreateOrders | { exec: ExecOrders };
 /** What the init says. */
 export type InitMessage =
   | { type: "terminal" }
+  | { type: "ready" }
   | { type: "exec" }
   | { type: "error"; error: string; code: number };
 
