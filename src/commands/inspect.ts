@@ -1,7 +1,7 @@
 // `mydocker inspect NAME...` (JSON), `mydocker wait NAME...` (exit codes), `mydocker rename OLD NEW`.
 import { defineCommand } from "citty";
 import { findLive, waitFor } from "../state/live";
-import { readConfig, renameContainer } from "../state/store";
+import { readConfig, renameContainer, type ContainerState } from "../state/store";
 import { parseCommand } from "./args";
 
 export const inspect = defineCommand({
@@ -15,12 +15,13 @@ export const inspect = defineCommand({
         Id: s.id,
         Name: s.name,
         Created: s.created,
-        Path: s.command[0],
+        Path: s.command[0] ?? "",
         Args: s.command.slice(1),
         State: {
           Status: s.status,
           Running: s.status === "running" || s.status === "paused",
           Paused: s.status === "paused",
+          Dead: s.status === "dead",
           OOMKilled: s.oomKilled,
           Pid: s.status === "running" || s.status === "paused" ? s.pid : 0,
           ExitCode: s.exitCode ?? null,
@@ -31,12 +32,22 @@ export const inspect = defineCommand({
         Image: s.imageId ?? s.image,
         Rootfs: s.rootfs,
         HostConfig: { AutoRemove: s.autoRemove, CgroupParent: s.cgroup.parent ?? "" },
-        Config: readConfig(s.id),
+        Config: configOf(s),
       };
     });
     console.log(JSON.stringify(out, null, 2));
   },
 });
+
+/** The OCI config it runs; for a dead (broken) record, what is readable of it, else null. */
+function configOf(s: ContainerState): unknown {
+  if (s.status !== "dead") return readConfig(s.id);
+  try {
+    return readConfig(s.id);
+  } catch {
+    return null;
+  }
+}
 
 export const wait = defineCommand({
   meta: { name: "wait", description: "Wait for containers to stop, then print their exit codes" },

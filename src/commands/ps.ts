@@ -21,6 +21,8 @@ export function statusText(s: ContainerState, now = Date.now()): string {
       return `Up ${humanDuration(now - Date.parse(s.started ?? s.created))} (Paused)`;
     case "exited":
       return `Exited (${s.exitCode ?? "unknown"}) ${ago(s.finished ?? s.created, now)}`;
+    case "dead":
+      return "Dead"; // the reason: `mydocker inspect`
   }
 }
 

@@ -12,7 +12,7 @@ import { dataRoot, defaultRootfs, runtimeRoot } from "../paths";
 import { createVolumeSources, parseTmpfsSpec, parseVolumeSpec, volumeMount } from "../volumes";
 import type { ImageRecord } from "../image/store";
 import { containerDir, createContainerRecord, readState, removeContainerRecord, type ContainerState } from "../state/store";
-import { faultEnv } from "../fault";
+import { faultEnv, faultPoint } from "../fault";
 import { bootId, processStartTime } from "../state/proc";
 import { Attachment } from "../engine/attach";
 import { getWindowSize, isatty } from "../../ffi/tty";
@@ -83,6 +83,7 @@ export default defineCommand({
       spec,
     );
     // The name is ours now: only from here on may anything be made on the host for it.
+    faultPoint("run:after-record");
     try {
       createVolumeSources(volumes);
     } catch (e) {

@@ -7,8 +7,8 @@ import { hasLayer, importLayer, DigestMismatch } from "./layers";
 import { withGcLock } from "./layout";
 import { Progress } from "./progress";
 import { formatReference, parseReference } from "./reference";
-import { decompress, detectCompression, openRaw, tap, type Chunks } from "./source";
-import { commitImage, resolveImage, type ImageConfig, type OciImageConfig } from "./store";
+import { asChunks, decompress, detectCompression, openRaw, tap } from "./source";
+import { commitImage, removeUnusedLayers, resolveImage, sweepStaleFiles, type ImageConfig, type OciImageConfig } from "./store";
 import { tarDirectory } from "./tar-write";
 
 export interface ImportRequest {
@@ -43,6 +43,7 @@ export async function importImage(req: ImportRequest): Promise<ImportResult> {
     isDir = st.isDirectory();
   }
   return withGcLock(async () => {
+    sweepStaleFiles();
     let diffId: string;
     try {
       diffId = isDir ? await importDirectory(req.source) : await importTarball(req.source);
@@ -83,7 +84,12 @@ async function importTarball(source: string): Promise<string> {
   const progress = new Progress(`Importing ${source === "-" ? "stdin" : source.split("/").pop()}`, raw.size);
   try {
     const chunks = decompress(tap(raw.chunks, (c) => progress.add(c.length)), detectCompression(raw.head));
-    const { info } = await importLayer(chunks);
+    const { info, created } = await importLayer(chunks);
+    if (info.entries === 0) {
+      // zeros only (two zero blocks end an archive): nothing to make an image of
+      if (created) removeUnusedLayers([info.diffId]);
+      throw new Error("empty archive: no entries");
+    }
     progress.finish();
     return info.diffId;
   } catch (e) {
@@ -97,7 +103,7 @@ async function importTarball(source: string): Promise<string> {
 /** A directory goes through the same tar path; it is hashed first so a known layer is not unpacked again. */
 async function importDirectory(dir: string): Promise<string> {
   const hasher = new Bun.CryptoHasher("sha256");
-  for (const c of tarDirectory(dir)) hasher.update(c);
+  for await (const c of asChunks(tarDirectory(dir))) hasher.update(c);
   const digest = `sha256:${hasher.digest("hex")}`;
   if (hasLayer(digest)) return digest;
   try {
@@ -106,10 +112,6 @@ async function importDirectory(dir: string): Promise<string> {
     if (e instanceof DigestMismatch) throw new Error("the directory changed while it was being imported");
     throw e;
   }
-}
-
-async function* asChunks(it: Iterable<Uint8Array>): Chunks {
-  for (const c of it) yield c;
 }
 
 /** Docker's `--change` instructions that an image config can hold: CMD, ENTRYPOINT, ENV, WORKDIR, USER. */

@@ -10,6 +10,7 @@ import { dropTemp, newTemp, withGcLock } from "./layout";
 import { Progress } from "./progress";
 import { normalizeReference } from "./reference";
 import { decompress, detectCompression, openRaw, tap, type Chunks } from "./source";
+import { TarParser } from "./tar";
 import { commitImage, parseImageConfig, removeUnusedLayers } from "./store";
 import { ociArch } from "./import";
 
@@ -135,12 +136,17 @@ function verify(bytes: Uint8Array, digest: string, what: string): void {
   if (new Bun.CryptoHasher(alg).update(bytes).digest("hex") !== hex) throw new Error(`${what} does not match its digest ${digest}`);
 }
 
-/** A directory is a layout; an uncompressed tar file is read in place; anything else is spooled first. */
+/**
+ * A directory is a layout; an uncompressed regular tar file is read in place; anything else (stdin,
+ * a FIFO, compressed) is spooled first, checked as it goes: a tar that never ends (/dev/zero) is
+ * refused after its end marker plus the padding the parser allows, not written until the disk is full.
+ */
 async function openArchive(input: string, spool: string[]): Promise<Archive> {
-  if (input !== "-" && statSync(input).isDirectory()) return new DirArchive(input);
+  const st = input === "-" ? undefined : statSync(input);
+  if (st?.isDirectory()) return new DirArchive(input);
   const raw = await openRaw(input);
   const compression = detectCompression(raw.head);
-  if (input !== "-" && compression === "none") {
+  if (st?.isFile() && compression === "none") {
     raw.close();
     return new TarArchive(input);
   }
@@ -150,8 +156,16 @@ async function openArchive(input: string, spool: string[]): Promise<Archive> {
   const progress = new Progress("Reading archive", raw.size);
   try {
     const out = createWriteStream(file);
-    for await (const c of decompress(tap(raw.chunks, (c) => progress.add(c.length)), compression)) {
-      if (!out.write(c)) await new Promise((r) => out.once("drain", r));
+    const check = new TarParser({ entry() {}, data() {}, entryEnd() {} });
+    try {
+      for await (const c of decompress(tap(raw.chunks, (c) => progress.add(c.length)), compression)) {
+        check.write(c);
+        if (!out.write(c)) await new Promise((r) => out.once("drain", r));
+      }
+      check.end();
+    } catch (e) {
+      out.destroy();
+      throw e;
     }
     await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
     progress.finish();

@@ -5,6 +5,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { layerInfo } from "./layers";
+import { breathe, onInterrupt } from "./interrupt";
 import { hexOf, store } from "./layout";
 import { Progress } from "./progress";
 import { normalizeReference, parseReference } from "./reference";
@@ -19,8 +20,11 @@ const MEDIA = {
   layer: "application/vnd.oci.image.layer.v1.tar",
 };
 
-/** Writes the images named by `refs` to `output` (atomically), or to stdout when it is undefined. */
-export function saveImages(refs: string[], output?: string): void {
+/**
+ * Writes the images named by `refs` to `output` (atomically), or to stdout when it is undefined.
+ * Interrupted (SIGINT, SIGTERM), it removes its temp file and exits.
+ */
+export async function saveImages(refs: string[], output?: string): Promise<void> {
   const images = new Map<string, { image: ImageRecord; tags: Set<string> }>();
   const repos = readRepositories();
   for (const ref of refs) {
@@ -35,8 +39,9 @@ export function saveImages(refs: string[], output?: string): void {
   }
   const tmp = output ? `${output}.tmp-${process.pid}` : undefined;
   const fd = tmp ? openSync(tmp, "w", 0o644) : 1;
+  const release = tmp ? onInterrupt(() => rmSync(tmp, { force: true })) : () => {};
   try {
-    new LayoutWriter(fd).write([...images.values()]);
+    await new LayoutWriter(fd).write([...images.values()]);
     if (tmp) {
       fsyncSync(fd);
       closeSync(fd);
@@ -48,6 +53,8 @@ export function saveImages(refs: string[], output?: string): void {
       rmSync(tmp, { force: true });
     }
     throw e;
+  } finally {
+    release();
   }
 }
 
@@ -63,7 +70,7 @@ class LayoutWriter {
   private written = new Set<string>();
   constructor(private readonly fd: number) {}
 
-  write(images: { image: ImageRecord; tags: Set<string> }[]): void {
+  async write(images: { image: ImageRecord; tags: Set<string> }[]): Promise<void> {
     this.dir("blobs/");
     this.dir("blobs/sha256/");
     const total = images.reduce((n, { image }) => n + image.layers.reduce((m, l) => m + layerInfo(l).tarSize, 0), 0);
@@ -72,7 +79,8 @@ class LayoutWriter {
     const dockerManifest: object[] = [];
     try {
       for (const { image, tags } of images) {
-        const layers = image.layers.map((l) => this.layer(l, progress));
+        const layers: { digest: string; size: number }[] = [];
+        for (const l of image.layers) layers.push(await this.layer(l, progress));
         const config = imageConfigBytes(image.id);
         this.blob(image.id, config);
         const manifest = Buffer.from(
@@ -107,7 +115,7 @@ class LayoutWriter {
     this.out(END_OF_ARCHIVE);
   }
 
-  private layer(diffId: string, progress: Progress): { digest: string; size: number } {
+  private async layer(diffId: string, progress: Progress): Promise<{ digest: string; size: number }> {
     const size = layerInfo(diffId).tarSize;
     if (this.written.has(diffId)) return { digest: diffId, size };
     this.written.add(diffId);
@@ -120,6 +128,7 @@ class LayoutWriter {
       hasher.update(c);
       this.out(c);
       progress.add(c.length);
+      await breathe(); // the chunk is used before the generator is resumed
     }
     if (n !== size || `sha256:${hasher.digest("hex")}` !== diffId) {
       throw new Error(`layer ${diffId} is damaged: its content no longer matches its digest (${join(store.layer(diffId), "diff")})`);

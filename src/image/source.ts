@@ -1,8 +1,12 @@
 // Byte sources for imports: a file or stdin as chunks, and transparent decompression chosen by the
 // first bytes (gzip and zstd in-process through node:zlib; xz and bzip2 through their Debian CLIs).
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+// Every source gives the event loop a turn now and then (interrupt.ts): SIGINT and SIGTERM must
+// work even on an endless input.
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { createGunzip, createZstdDecompress } from "node:zlib";
+import { breathe } from "./interrupt";
 
 export type Compression = "none" | "gzip" | "zstd" | "xz" | "bzip2";
 
@@ -18,6 +22,7 @@ export function detectCompression(head: Uint8Array): Compression {
 }
 
 const CHUNK = 1 << 20;
+const HEAD = 8; // enough for every magic number above
 
 /** `length` bytes of an open file from `start`, in fresh 1 MiB chunks. */
 export async function* fdChunks(fd: number, start = 0, length = Infinity): Chunks {
@@ -29,8 +34,32 @@ export async function* fdChunks(fd: number, start = 0, length = Infinity): Chunk
       return;
     }
     yield buf.subarray(0, n);
+    await breathe();
     pos += n;
     left -= n;
+  }
+}
+
+/**
+ * A stream that cannot seek (a FIFO, a character device, a socket), read where it stands. Reads
+ * run on the thread pool (node:fs/promises), so a writer that is slow to come, or to write, never
+ * blocks the event loop: a FIFO's open(2) alone waits for its writer (fifo(7)).
+ */
+async function* streamChunks(fh: FileHandle): Chunks {
+  for (;;) {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+    if (bytesRead === 0) return;
+    yield buf.subarray(0, bytesRead);
+    await breathe();
+  }
+}
+
+/** Sync chunks (a tar being written from a directory) as a source that lets signals through. */
+export async function* asChunks(it: Iterable<Uint8Array>): Chunks {
+  for (const c of it) {
+    yield c;
+    await breathe();
   }
 }
 
@@ -43,23 +72,49 @@ export interface RawInput {
   close(): void;
 }
 
-/** FILE, or stdin for "-". */
+/**
+ * FILE, or stdin for "-". A regular file is read by offset; anything else (a FIFO, /dev/zero, a
+ * socket) as a stream.
+ */
 export async function openRaw(path: string): Promise<RawInput> {
-  if (path === "-") {
-    const it = (Bun.stdin.stream() as unknown as Chunks)[Symbol.asyncIterator]();
-    const first = await it.next();
-    const head = first.done ? new Uint8Array(0) : first.value;
-    async function* all(): Chunks {
-      if (!first.done) yield first.value;
-      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-    }
-    return { chunks: all(), head, close() {} };
+  if (path === "-") return withHead((Bun.stdin.stream() as unknown as Chunks)[Symbol.asyncIterator](), () => {});
+  if (statSync(path).isFile()) {
+    const fd = openSync(path, "r");
+    const st = fstatSync(fd);
+    const head = Buffer.alloc(HEAD);
+    readSync(fd, head, 0, HEAD, 0);
+    return { chunks: fdChunks(fd), size: st.size, head, close: () => closeSync(fd) };
   }
-  const fd = openSync(path, "r");
-  const st = fstatSync(fd);
-  const head = Buffer.alloc(8);
-  readSync(fd, head, 0, 8, 0);
-  return { chunks: fdChunks(fd), size: st.isFile() ? st.size : undefined, head, close: () => closeSync(fd) };
+  const fh = await open(path, "r");
+  return withHead(streamChunks(fh)[Symbol.asyncIterator](), () => void fh.close().catch(() => {}));
+}
+
+/** A stream whose first bytes are read ahead (they tell the compression). */
+async function withHead(it: AsyncIterator<Uint8Array>, close: () => void): Promise<RawInput> {
+  const ahead: Uint8Array[] = [];
+  let done = false;
+  try {
+    for (let n = 0; n < HEAD && !done; ) {
+      const r = await it.next();
+      if (r.done) done = true;
+      else {
+        ahead.push(r.value);
+        n += r.value.length;
+      }
+    }
+  } catch (e) {
+    close();
+    throw e;
+  }
+  async function* all(): Chunks {
+    yield* ahead;
+    if (done) return;
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      yield r.value;
+      await breathe();
+    }
+  }
+  return { chunks: all(), head: Buffer.concat(ahead).subarray(0, HEAD), close };
 }
 
 /** Counts bytes (and feeds a hasher) as they pass. */
@@ -67,6 +122,7 @@ export async function* tap(chunks: Chunks, fn: (c: Uint8Array) => void): Chunks 
   for await (const c of chunks) {
     fn(c);
     yield c;
+    await breathe();
   }
 }
 

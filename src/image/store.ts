@@ -2,10 +2,11 @@
 // images/<hex>.json, where hex = sha256 of those bytes = the image id (as docker's); the config
 // lists the layers (rootfs.diff_ids, bottom first). repositories.json maps "name:tag" to ids.
 // Every change happens under the store lock and by atomic renames.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { UsageError } from "../cli/argv";
 import { hasLayer, layerDiffDir, layerInfo, removeLayer } from "./layers";
-import { hexOf, removeTree, store, withGcLock, withLock, writeFileAtomic } from "./layout";
+import { hexOf, removeTree, store, sweepTemps, withGcLock, withLock, writeFileAtomic } from "./layout";
 import { normalizeReference } from "./reference";
 
 export interface ImageConfig {
@@ -175,6 +176,7 @@ export function commitImage(configBytes: Uint8Array, tags: string[]): Committed 
   const { layers } = parseImageConfig(configBytes);
   const id = `sha256:${new Bun.CryptoHasher("sha256").update(configBytes).digest("hex")}`;
   return withLock(() => {
+    sweepStaleFiles();
     for (const l of layers) if (!hasLayer(l)) throw new Error(`layer ${l} is missing from the store (removed meanwhile?); try again`);
     if (!existsSync(store.image(id))) {
       mkdirSync(store.images(), { recursive: true, mode: 0o700 });
@@ -251,4 +253,43 @@ export function removeUnusedLayers(candidates: string[]): string[] {
     }
     return gone;
   });
+}
+
+// ---------------------------------------------------------------- leftovers
+
+/** `<file>.tmp-<pid>`, as writeFileAtomic names its temp files. */
+const TEMP_FILE = /\.tmp-(\d+)$/;
+
+/**
+ * Removes what writers that died left behind: temp files of atomic writes (`images/<id>.json.tmp-<pid>`,
+ * `repositories.json.tmp-<pid>`, left by ENOSPC or a kill between write and rename) and temp dirs
+ * (layout.ts). Only those whose process is gone, and under the store lock, which every writer of
+ * these files holds while its temp file exists.
+ */
+export function sweepStaleFiles(): void {
+  withLock(() => {
+    sweepTemps();
+    for (const dir of [store.root(), store.images()]) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        const pid = Number(TEMP_FILE.exec(n)?.[1]);
+        if (!pid || pid === process.pid || processExists(pid)) continue;
+        rmSync(join(dir, n), { force: true });
+      }
+    }
+  });
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // kill(2) with signal 0: only the existence and permission checks
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

@@ -45,6 +45,12 @@ export class TarFormatError extends Error {
 
 const BLOCK = 512;
 const META_LIMIT = 64 << 20; // pax records / long names larger than this are refused
+/**
+ * What may follow the end-of-archive marker: writers pad the last record (GNU tar's default is
+ * 20 blocks, 10 KiB; `-b` allows larger), and those bytes belong to the stream's digest, so they
+ * are kept. Beyond this, it is not padding: an endless source (/dev/zero) must not run forever.
+ */
+export const TRAILER_LIMIT = 1 << 20;
 
 /** Parses one 512-byte header block; `undefined` for an all-zero block (the end marker). */
 export function parseHeader(h: Uint8Array, offset: number): RawHeader | undefined {
@@ -180,12 +186,18 @@ export class TarParser {
   private current?: TarEntry;
   private entries = 0;
   private lastName = "";
+  private trailer = 0; // bytes after the end marker
 
   constructor(private readonly handler: TarHandler) {}
 
   /** True once the end-of-archive marker was read. */
   get complete(): boolean {
     return this.state === "trailer";
+  }
+
+  /** Entries read so far (pax and GNU extension headers not counted). */
+  get entryCount(): number {
+    return this.entries;
   }
 
   write(chunk: Uint8Array): void {
@@ -231,10 +243,14 @@ export class TarParser {
           if (this.pad === 0) this.state = "header";
           break;
         }
-        case "trailer":
-          this.handler.raw?.(chunk.subarray(pos));
-          pos = len;
+        case "trailer": {
+          const n = Math.min(len - pos, TRAILER_LIMIT - this.trailer);
+          if (n === 0) throw this.trailerError();
+          this.handler.raw?.(chunk.subarray(pos, pos + n));
+          this.trailer += n;
+          pos += n;
           break;
+        }
       }
     }
     this.offset += len;
@@ -256,6 +272,14 @@ export class TarParser {
             ? ` inside the padding after "${this.lastName}"`
             : " (no end-of-archive marker)";
     throw new TarFormatError(`truncated archive: unexpected end of data${where}`);
+  }
+
+  private trailerError(): TarFormatError {
+    return new TarFormatError(
+      this.entries === 0
+        ? "empty archive: no entries"
+        : `corrupt archive: more than ${TRAILER_LIMIT >> 20} MiB of data after the end-of-archive marker`,
+    );
   }
 
   private header(offset: number): void {

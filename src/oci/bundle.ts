@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import type { CgroupResources } from "../cgroups";
+import { DEFAULT_DEVICE_RULES } from "../security/devices";
 import type { Mount, Spec } from "../spec";
 import { OciError } from "./store";
 
@@ -68,7 +69,7 @@ export function loadBundle(dir: string, id: string): Bundle {
     process: { ...(proc as Spec["process"]), cwd: proc.cwd ?? "/", env: proc.env ?? [] },
     root: { path: resolve(bundle, raw.root.path), readonly: raw.root.readonly === true },
     mounts: ((raw.mounts ?? []) as Raw[]).map((m) => bundleMount(m, bundle)),
-    linux: { ...(linux as Spec["linux"]), namespaces, resources: ociResources(linux.resources, warnings) },
+    linux: { ...(linux as Spec["linux"]), namespaces, resources: withDefaultDeviceRules(ociResources(linux.resources, warnings)) },
   };
   delete (spec as Raw).hooks;
   return { spec, hooks: (raw.hooks ?? {}) as Hooks, annotations: raw.annotations, pidNamespace, cgroup: cgroupPlace(linux.cgroupsPath, id), warnings };
@@ -92,6 +93,16 @@ function cgroupPlace(path: unknown, id: string): { parent?: string; id: string }
   if (!isAbsolute(path)) return { id: basename(path) || id };
   const parent = dirname(path);
   return { parent: parent === "/" ? "/" : parent, id: basename(path) };
+}
+
+/**
+ * The config's device rules, then the runtime's own allow list after them, as runc (specconv's
+ * AllowedDevices) and youki append it: engines (podman) send only "deny all" and count on the
+ * runtime to allow the standard nodes it creates; without them, mknod /dev/null fails with EPERM.
+ */
+function withDefaultDeviceRules(res: CgroupResources | undefined): CgroupResources | undefined {
+  if (res?.devices) res.devices = [...res.devices, ...DEFAULT_DEVICE_RULES.filter((r) => r.allow)];
+  return res;
 }
 
 /** linux.resources -> what the cgroup managers write. */

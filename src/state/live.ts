@@ -2,7 +2,7 @@
 // gone has exited, and when its supervisor died too, whoever notices finishes the teardown.
 import { finishOrphan } from "../engine/supervise";
 import { bootId, isSameProcess } from "./proc";
-import { findContainer, listStates, readState, type ContainerState } from "./store";
+import { findContainer, listStates, NoSuchContainer, readRecord, readState, type ContainerState } from "./store";
 
 const alive = (pid: number | undefined, start: number | undefined, s: ContainerState) =>
   s.bootId === bootId() && isSameProcess(pid, start);
@@ -10,20 +10,28 @@ const alive = (pid: number | undefined, start: number | undefined, s: ContainerS
 export const initAlive = (s: ContainerState) => alive(s.pid, s.pidStartTime, s);
 export const monitorAlive = (s: ContainerState) => alive(s.monitorPid, s.monitorStartTime, s);
 
-/** The state brought up to date with the processes it names. */
-export function refresh(s: ContainerState): ContainerState {
-  if (s.status === "exited") return s;
+/**
+ * The state brought up to date with the processes it names; undefined when finishing an orphan
+ * removed it (--rm). A dead (broken) record names no process it could trust.
+ */
+export function refresh(s: ContainerState): ContainerState | undefined {
+  if (s.status === "exited" || s.status === "dead") return s;
   // "created": being started by its monitor; if the monitor died first, nobody ever will
   if (s.status === "created" ? monitorAlive(s) : initAlive(s)) return s;
   // PID 1 is gone. Its supervisor records the exit in a moment; if the supervisor is gone too
   // (killed, or a reboot), finish its work now.
   if (!orphaned(s)) return { ...s, status: "exited" };
   finishOrphan(s);
-  return readState(s.id) ?? { ...s, status: "exited", exitCode: null };
+  return readRecord(s.id);
 }
 
-export const findLive = (ref: string) => refresh(findContainer(ref));
-export const listLive = () => listStates().map(refresh);
+export function findLive(ref: string): ContainerState {
+  const s = refresh(findContainer(ref));
+  if (!s) throw new NoSuchContainer(ref);
+  return s;
+}
+
+export const listLive = (): ContainerState[] => listStates().flatMap((s) => refresh(s) ?? []);
 
 const orphaned = (s: ContainerState) => s.status !== "exited" && (s.status === "created" || !initAlive(s)) && !monitorAlive(s);
 

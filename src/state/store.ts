@@ -2,14 +2,20 @@
 // holding config.json (the OCI config it runs), state.json, and container.log for detached ones.
 // Every write is atomic (a temp file renamed over the old one), and every read-modify-write, as
 // well as name reservation, happens under one flock(2) on `<root>/.lock`.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+//
+// What is read is checked, never trusted: a state.json that is not a regular file (a symlink is
+// never followed), not JSON, or lacks a field the code uses makes its container "dead" (shown by
+// `ps -a` with the reason, removable with `rm -f`, its name still taken) rather than invisible or
+// fatal to every command.
+import { closeSync, constants as C, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { LOCK_EX, flock } from "../../ffi/lock";
 import { runtimeRoot } from "../paths";
 import type { Spec } from "../spec";
 import { generateName, validateName } from "./names";
 
-export type Status = "created" | "running" | "paused" | "exited";
+/** "dead": the record on disk is unreadable or incomplete (the reason is in `error`). Never written. */
+export type Status = "created" | "running" | "paused" | "exited" | "dead";
 
 export interface ContainerState {
   id: string;
@@ -56,14 +62,26 @@ export const statePath = (id: string) => join(containerDir(id), "state.json");
 export const configPath = (id: string) => join(containerDir(id), "config.json");
 export const logPath = (id: string) => join(containerDir(id), "container.log");
 
-/** Runs `fn` holding the store's exclusive lock. */
+let lockDepth = 0;
+
+/** Runs `fn` holding the store's exclusive lock (re-entrant within this process). */
 export function withLock<T>(fn: () => T): T {
+  if (lockDepth > 0) {
+    lockDepth++;
+    try {
+      return fn();
+    } finally {
+      lockDepth--;
+    }
+  }
   mkdirSync(runtimeRoot(), { recursive: true, mode: 0o711 });
   const fd = openSync(join(runtimeRoot(), ".lock"), "a");
   try {
     flock(fd, LOCK_EX);
+    lockDepth = 1;
     return fn();
   } finally {
+    lockDepth = 0;
     closeSync(fd); // releases the lock
   }
 }
@@ -76,7 +94,8 @@ export function withLock<T>(fn: () => T): T {
 export function withContainerLock<T>(id: string, fn: () => T): T {
   let fd: number;
   try {
-    fd = openSync(join(containerDir(id), ".lock"), "a");
+    if (!lstatSync(containerDir(id)).isDirectory()) return fn(); // never through a symlink
+    fd = openSync(join(containerDir(id), ".lock"), C.O_WRONLY | C.O_CREAT | C.O_APPEND | C.O_NOFOLLOW, 0o600);
   } catch {
     return fn(); // the container's directory is gone: nothing left to serialise
   }
@@ -90,29 +109,169 @@ export function withContainerLock<T>(id: string, fn: () => T): T {
 
 function writeAtomic(path: string, data: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data, { mode: 0o600 });
-  renameSync(tmp, path);
+  const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
+  try {
+    const b = Buffer.from(data);
+    for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path); // rename(2) replaces a symlink at `path`, never its target
 }
 
-export function readState(id: string): ContainerState | undefined {
+const MAX_RECORD = 4 << 20;
+
+/**
+ * A record file's text. open(2) with O_NOFOLLOW fails with ELOOP on a symlink; O_NONBLOCK keeps a
+ * FIFO planted there from blocking the open. Throws a one-line reason.
+ */
+function readRecordFile(path: string): string {
+  let fd: number;
   try {
-    return JSON.parse(readFileSync(statePath(id), "utf8")) as ContainerState;
-  } catch {
-    return undefined;
+    fd = openSync(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code === "ELOOP" ? "is a symlink" : code === "ENOENT" ? "is missing" : `cannot be read (${code})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error("is not a regular file");
+    if (st.size > MAX_RECORD) throw new Error(`is too large (${st.size} bytes)`);
+    return readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
   }
 }
 
-export function readConfig(id: string): Spec {
-  return JSON.parse(readFileSync(configPath(id), "utf8")) as Spec;
+const STATUSES = ["created", "running", "paused", "exited"];
+type Check = (v: unknown) => boolean;
+const isString: Check = (v) => typeof v === "string";
+const isNumber: Check = (v) => typeof v === "number" && Number.isFinite(v);
+const isBoolean: Check = (v) => typeof v === "boolean";
+const optional = (c: Check): Check => (v) => v === undefined || c(v);
+
+/** The fields of state.json that the code reads, and what each must be. */
+const SCHEMA: [field: keyof ContainerState, check: Check, what: string][] = [
+  ["name", isString, "a string"],
+  ["status", (v) => STATUSES.includes(v as string), `one of ${STATUSES.join(", ")}`],
+  ["created", (v) => isString(v) && !Number.isNaN(Date.parse(v as string)), "a date"],
+  ["command", (v) => Array.isArray(v) && v.every(isString), "a list of strings"],
+  ["image", isString, "a string"],
+  ["rootfs", isString, "a string"],
+  ["detached", isBoolean, "true or false"],
+  ["autoRemove", isBoolean, "true or false"],
+  ["oomKilled", isBoolean, "true or false"],
+  ["bootId", isString, "a string"],
+  ["cgroup", (v) => typeof v === "object" && v !== null && isString((v as any).selfCgroup) && optional(isString)((v as any).parent), "{ selfCgroup, parent? }"],
+  ["pid", optional(isNumber), "a number"],
+  ["pidStartTime", optional(isNumber), "a number"],
+  ["monitorPid", optional(isNumber), "a number"],
+  ["monitorStartTime", optional(isNumber), "a number"],
+  ["exitCode", (v) => v === undefined || v === null || isNumber(v), "a number or null"],
+  ["error", optional(isString), "a string"],
+  ["started", optional(isString), "a string"],
+  ["finished", optional(isString), "a string"],
+  ["imageId", optional(isString), "a string"],
+  ["lowerDir", optional(isString), "a string"],
+];
+
+/** Why a parsed state.json cannot be used, or undefined when it can. */
+export function stateProblem(raw: unknown, id: string): string | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "state.json is not a JSON object";
+  const r = raw as Record<string, unknown>;
+  if (r.id !== id) return `state.json names another container id (${JSON.stringify(r.id)})`;
+  for (const [field, check, what] of SCHEMA) {
+    if (!check(r[field])) return `state.json: "${field}" is ${r[field] === undefined ? "missing" : `not ${what}`}`;
+  }
 }
 
-/** Every container, newest first. */
+type Reading = { state: ContainerState } | { problem: string; raw?: unknown } | undefined;
+
+function readOnce(id: string): Reading {
+  const dir = containerDir(id);
+  try {
+    const st = lstatSync(dir);
+    if (!st.isDirectory()) return { problem: `the container's directory ${dir} is ${st.isSymbolicLink() ? "a symlink" : "not a directory"}` };
+  } catch {
+    return undefined; // removed
+  }
+  let text: string;
+  try {
+    text = readRecordFile(statePath(id));
+  } catch (e) {
+    if (!existsSync(dir)) return undefined; // removed meanwhile
+    return { problem: `state.json ${(e as Error).message}` };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { problem: text.length === 0 ? "state.json is empty" : "state.json is not valid JSON" };
+  }
+  const problem = stateProblem(raw, id);
+  return problem ? { problem, raw } : { state: raw as ContainerState };
+}
+
+/**
+ * The container's record: its state, a "dead" state (with the reason in `error`) when the record
+ * is broken, or undefined when there is no such container. A broken one is read again under the
+ * store lock: creation and removal (under that lock) pass through states that look broken.
+ */
+export function readRecord(id: string): ContainerState | undefined {
+  let r = readOnce(id);
+  if (r && "problem" in r && lockDepth === 0) r = withLock(() => readOnce(id));
+  if (!r) return undefined;
+  return "state" in r ? r.state : deadState(id, r.problem, r.raw);
+}
+
+/** What can be salvaged of a broken record: the name (it stays taken), the cgroup, the image. */
+function deadState(id: string, problem: string, raw: unknown): ContainerState {
+  const r = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+  const pick = <T>(field: keyof ContainerState, fallback: T): T => {
+    const entry = SCHEMA.find(([f]) => f === field);
+    return r[field] !== undefined && entry?.[1](r[field]) ? (r[field] as T) : fallback;
+  };
+  let made = "";
+  try {
+    const st = lstatSync(containerDir(id));
+    made = (st.birthtimeMs > 0 ? st.birthtime : st.mtime).toISOString(); // statx(2) btime, where the fs keeps it
+  } catch {}
+  return {
+    id,
+    name: pick("name", ""),
+    status: "dead",
+    error: problem,
+    oomKilled: false,
+    created: pick("created", made),
+    command: pick("command", []),
+    image: pick("image", ""),
+    imageId: pick("imageId", undefined),
+    lowerDir: pick("lowerDir", undefined),
+    rootfs: pick("rootfs", ""),
+    detached: pick("detached", false),
+    autoRemove: false,
+    cgroup: pick("cgroup", { selfCgroup: "" }),
+    bootId: "",
+  };
+}
+
+/** The container's state when its record is sound; undefined when it is gone or broken ("dead"). */
+export function readState(id: string): ContainerState | undefined {
+  const s = readRecord(id);
+  return s && s.status !== "dead" ? s : undefined;
+}
+
+export function readConfig(id: string): Spec {
+  return JSON.parse(readRecordFile(configPath(id))) as Spec;
+}
+
+/** Every container, newest first; broken records as "dead" ones. */
 export function listStates(): ContainerState[] {
   if (!existsSync(runtimeRoot())) return [];
   const states: ContainerState[] = [];
   for (const entry of readdirSync(runtimeRoot())) {
     if (!/^[0-9a-f]{64}$/.test(entry)) continue;
-    const s = readState(entry);
+    const s = readRecord(entry);
     if (s) states.push(s);
   }
   return states.sort((a, b) => b.created.localeCompare(a.created));

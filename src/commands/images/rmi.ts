@@ -6,7 +6,7 @@ import { defineCommand } from "citty";
 import { UsageError } from "../../cli/argv";
 import { log } from "../../log";
 import { normalizeReference } from "../../image/reference";
-import { deleteImage, readRepositories, removeTag, requireImage } from "../../image/store";
+import { deleteImage, readRepositories, removeTag, requireImage, sweepStaleFiles } from "../../image/store";
 import { imageUsers } from "../../image/usage";
 import { parseArgs, expectCount } from "./args";
 
@@ -22,6 +22,7 @@ export default defineCommand({
   async run({ rawArgs }) {
     const { options, positionals } = parseArgs(rawArgs, rmiArgs);
     expectCount("rmi", "IMAGE...", positionals, 1);
+    sweepStaleFiles(); // what killed writers left (a later import does the same)
     let failed = false;
     for (const ref of positionals) {
       try {

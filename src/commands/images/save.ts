@@ -16,6 +16,6 @@ export default defineCommand({
     expectCount("save", "IMAGE...", positionals, 1);
     const output = options.output as string | undefined;
     if (output === undefined && process.stdout.isTTY) throw new UsageError("cowardly refusing to save to a terminal. Use the -o flag or redirect");
-    saveImages(positionals, output);
+    await saveImages(positionals, output);
   },
 });
