@@ -57,31 +57,9 @@ export default defineCommand({
     if (options.detach && options.tty) throw new UsageError("-d and -t cannot be combined: a detached container has no terminal to attach");
     if (process.getuid?.() !== 0) throw new UsageError("mydocker run must be run as root");
     const id = newContainerId();
-    const root = chooseRoot(id, options, rest);
-    const spec = specFromOptions(id, options, root);
-    const volumes = ((options.volume as string[] | undefined) ?? []).map(parseVolumeSpec);
-    const state = createContainerRecord(
-      {
-        id,
-        name: options.name as string | undefined,
-        status: "created",
-        oomKilled: false,
-        created: new Date().toISOString(),
-        command: spec.process.args,
-        image: root.ref ?? root.lower ?? spec.root.path,
-        imageId: root.image?.id,
-        lowerDir: root.lower,
-        rootfs: spec.root.path,
-        detached: options.detach === true,
-        autoRemove: options.rm === true,
-        cgroup: { parent: options["cgroup-parent"] as string | undefined, selfCgroup: readFileSync("/proc/self/cgroup", "utf8") },
-        bootId: bootId(),
-        // until a monitor takes over (-d), this process answers for the container
-        monitorPid: process.pid,
-        monitorStartTime: processStartTime(process.pid),
-      },
-      spec,
-    );
+    // From resolving the image to recording the container that uses it, hold the image store's
+    // lock: `rmi` checks for users under it, so it never deletes an image a start has chosen.
+    const { root, spec, volumes, state } = withImageLock(couldBeImage(options, rest[0]!), () => reserveContainer(id, options, rest));
     // The name is ours now: only from here on may anything be made on the host for it.
     faultPoint("run:after-record");
     try {
@@ -96,6 +74,45 @@ export default defineCommand({
     process.exitCode = outcome.exitCode;
   },
 });
+
+/** The image store's lock around `fn` when the first word may name an image; nothing otherwise. */
+function withImageLock<T>(needed: boolean, fn: () => T): T {
+  if (!needed) return fn();
+  const { withLock } = require("../image/layout") as typeof import("../image/layout");
+  return withLock(fn);
+}
+
+const couldBeImage = (o: OptionValues, word: string) => o.rootfs === undefined && !word.startsWith("/") && !word.startsWith(".") && existsSync(dataRoot());
+
+/** Chooses the root, builds the config and records the container (the name is reserved). */
+function reserveContainer(id: string, options: OptionValues, rest: string[]) {
+  const root = chooseRoot(id, options, rest);
+  const spec = specFromOptions(id, options, root);
+  const volumes = ((options.volume as string[] | undefined) ?? []).map(parseVolumeSpec);
+  const state = createContainerRecord(
+    {
+      id,
+      name: options.name as string | undefined,
+      status: "created",
+      oomKilled: false,
+      created: new Date().toISOString(),
+      command: spec.process.args,
+      image: root.ref ?? root.lower ?? spec.root.path,
+      imageId: root.image?.id,
+      lowerDir: root.lower,
+      rootfs: spec.root.path,
+      detached: options.detach === true,
+      autoRemove: options.rm === true,
+      cgroup: { parent: options["cgroup-parent"] as string | undefined, selfCgroup: readFileSync("/proc/self/cgroup", "utf8") },
+      bootId: bootId(),
+      // until a monitor takes over (-d), this process answers for the container
+      monitorPid: process.pid,
+      monitorStartTime: processStartTime(process.pid),
+    },
+    spec,
+  );
+  return { root, spec, volumes, state };
+}
 
 async function runInForeground(state: ContainerState, spec: Spec, interactive: boolean): Promise<Outcome> {
   const { superviseContainer } = await import("../engine/supervise");

@@ -60,10 +60,16 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   const exit = await waitForExit(started);
   await pumped;
   logs?.close();
-  withContainerLock(state.id, () => {
-    const problem = cleanupHost(state, started.cgroup);
-    finish(state, problem ? { ...exit, error: problem } : exit);
-  });
+  try {
+    withContainerLock(state.id, () => {
+      const problem = cleanupHost(state, started.cgroup);
+      finish(state, problem ? { ...exit, error: problem } : exit);
+    });
+  } catch (e) {
+    // The command's exit status is what the caller must get, even when it cannot be recorded
+    // (a full disk beyond the container's reserve): say why, keep the status.
+    return { ...exit, error: `the exit could not be recorded: ${(e as Error).message}` };
+  }
   return exit;
 }
 

@@ -220,9 +220,10 @@ export function removeTag(tag: string): string | undefined {
  * diff ids of the deleted layers. The caller checks containers first. Waits for imports in
  * progress (they may be about to use one of these layers).
  */
-export function deleteImage(id: string): string[] {
+export function deleteImage(id: string, check?: () => void): string[] {
   return withGcLock(() =>
     withLock(() => {
+      check?.(); // e.g. rmi's "no container uses it", under the lock a starting `run` also takes
       const full = `sha256:${hexOf(id)}`;
       const bytes = existsSync(store.image(full)) ? imageConfigBytes(full) : undefined;
       const layers = bytes ? parseImageConfig(bytes).layers : [];

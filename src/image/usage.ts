@@ -1,29 +1,14 @@
-// Which containers use an image: their state.json (under the runtime root) holds its id in
-// `imageId` (the state store's field) or `image` (the agreed minimum: `{ id, image?, status }`).
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { runtimeRoot } from "../paths";
+// Which containers use an image: those whose record (under the runtime root) names its id in
+// `imageId` — a broken ("dead") record too, when that field is readable: its layer may still be
+// mounted. Records are read as the state store reads them: never through a symlink.
+import { listStates } from "../state/store";
 
 const bare = (id: string) => id.replace(/^sha256:/, "");
 
-/** Ids of the containers whose state.json has `imageId` or `image` equal to `imageId` (with or without "sha256:"). */
+/** Ids of the containers that run on `imageId` (with or without "sha256:"). */
 export function imageUsers(imageId: string): string[] {
-  let dirs: string[];
-  try {
-    dirs = readdirSync(runtimeRoot());
-  } catch {
-    return [];
-  }
-  const users: string[] = [];
-  for (const d of dirs.sort()) {
-    let state: { id?: unknown; image?: unknown; imageId?: unknown };
-    try {
-      state = JSON.parse(readFileSync(join(runtimeRoot(), d, "state.json"), "utf8"));
-    } catch {
-      continue; // not a container directory, or one being written
-    }
-    const uses = [state?.imageId, state?.image].some((v) => typeof v === "string" && bare(v) === bare(imageId));
-    if (uses) users.push(typeof state.id === "string" ? state.id : d);
-  }
-  return users;
+  return listStates()
+    .filter((s) => s.imageId !== undefined && bare(s.imageId) === bare(imageId))
+    .map((s) => s.id)
+    .sort();
 }

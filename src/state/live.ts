@@ -21,7 +21,12 @@ export function refresh(s: ContainerState): ContainerState | undefined {
   // PID 1 is gone. Its supervisor records the exit in a moment; if the supervisor is gone too
   // (killed, or a reboot), finish its work now.
   if (!orphaned(s)) return { ...s, status: "exited" };
-  finishOrphan(s);
+  try {
+    finishOrphan(s);
+  } catch (e) {
+    // its teardown could not be recorded (a full disk): show it as it is; the next command retries
+    return { ...s, status: "exited", exitCode: null, error: (e as Error).message };
+  }
   return readRecord(s.id);
 }
 

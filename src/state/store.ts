@@ -7,7 +7,7 @@
 // never followed), not JSON, or lacks a field the code uses makes its container "dead" (shown by
 // `ps -a` with the reason, removable with `rm -f`, its name still taken) rather than invisible or
 // fatal to every command.
-import { closeSync, constants as C, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants as C, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { LOCK_EX, flock } from "../../ffi/lock";
 import { runtimeRoot } from "../paths";
@@ -109,14 +109,38 @@ export function withContainerLock<T>(id: string, fn: () => T): T {
 
 function writeAtomic(path: string, data: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
+  const attempt = () => {
+    const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
+    try {
+      const b = Buffer.from(data);
+      for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path); // rename(2) replaces a symlink at `path`, never its target
+  };
   try {
-    const b = Buffer.from(data);
-    for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
-  } finally {
-    closeSync(fd);
+    attempt();
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    // A full disk: give back the container's reserve (made at its start) and write again, so
+    // that its exit is recorded whatever filled the disk meanwhile.
+    if ((e as NodeJS.ErrnoException).code !== "ENOSPC" || !releaseReserve(join(path, ".."))) throw e;
+    attempt();
   }
-  renameSync(tmp, path); // rename(2) replaces a symlink at `path`, never its target
+}
+
+/** Space set aside per container when it is created: a few rewrites of its state.json. */
+const RESERVE_BYTES = 8 * 1024;
+const reservePath = (dir: string) => join(dir, ".reserve");
+
+function releaseReserve(dir: string): boolean {
+  try {
+    rmSync(reservePath(dir));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const MAX_RECORD = 4 << 20;
@@ -306,11 +330,32 @@ export function createContainerRecord(state: Omit<ContainerState, "name"> & { na
       name = generateName(taken);
     }
     const full: ContainerState = { ...state, name };
-    mkdirSync(containerDir(full.id), { mode: 0o700 });
-    writeAtomic(configPath(full.id), JSON.stringify(spec, null, 2));
-    writeAtomic(statePath(full.id), JSON.stringify(full, null, 2));
+    sweepUnfinished();
+    // Written in a directory of its own, then renamed into place (rename(2) is atomic): a
+    // start killed half-way leaves a `.new-<id>-<pid>` directory the next start sweeps, never a
+    // container directory without its record. A full disk fails here, before anything runs.
+    const staging = join(runtimeRoot(), `.new-${full.id}-${process.pid}`);
+    try {
+      mkdirSync(staging, { mode: 0o700 });
+      writeAtomic(join(staging, "config.json"), JSON.stringify(spec)); // compact: the seccomp profile is large
+      writeAtomic(join(staging, "state.json"), JSON.stringify(full, null, 2));
+      writeFileSync(reservePath(staging), Buffer.alloc(RESERVE_BYTES), { mode: 0o600 });
+      renameSync(staging, containerDir(full.id));
+    } catch (e) {
+      rmSync(staging, { recursive: true, force: true });
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new StateError(`cannot record the container in ${runtimeRoot()}: ${code ?? (e as Error).message}`);
+    }
     return full;
   });
+}
+
+/** Staging directories of starts whose process is gone (killed before the rename). */
+function sweepUnfinished(): void {
+  for (const entry of readdirSync(runtimeRoot())) {
+    const m = /^\.new-[0-9a-f]{64}-(\d+)$/.exec(entry);
+    if (m && !existsSync(`/proc/${m[1]}`)) rmSync(join(runtimeRoot(), entry), { recursive: true, force: true });
+  }
 }
 
 /** Read-modify-write of state.json under the lock. Returns the new state, or undefined if it is gone. */

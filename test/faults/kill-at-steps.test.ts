@@ -81,3 +81,61 @@ describe("random moments and races", () => {
     }
   }, 60_000);
 });
+
+describe("a full runtime root (a 64 KiB tmpfs as --root)", () => {
+  test("a start that cannot be recorded fails with one line and leaves nothing; ps, stop and rm work on the full disk; exit codes survive it", async () => {
+    const root = Bun.spawnSync(["mktemp", "-d", "/tmp/mydocker-fullroot-XXXXXX"]).stdout.toString().trim();
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", root]).exitCode).toBe(0);
+    const md = (args: string[]) => mydocker(["--root", root, ...args]);
+    try {
+      expect((await md(["run", "-d", "--name", "a", "sleep", "30"])).code).toBe(0);
+      // a foreground container that is running when the disk fills up
+      const fg = Bun.spawn([MYDOCKER, "--root", root, "run", "--name", "fg", "sh", "-c", "sleep 1; exit 3"], { stdout: "ignore", stderr: "pipe", env: testEnv() });
+      await Bun.sleep(300);
+      Bun.spawnSync(["dd", "if=/dev/zero", `of=${root}/filler`, "bs=1k", "count=200"]);
+      expect(Bun.spawnSync(["df", "--output=avail", root]).stdout.toString()).toMatch(/\n\s*0\n/);
+      expect(await fg.exited).toBe(3);
+      const full = await md(["run", "-d", "sleep", "30"]);
+      expect(full.code).toBe(125);
+      expect(full.stderr.trim().split("\n")).toEqual([expect.stringMatching(/cannot record the container in .*: ENOSPC/)]);
+      expect(Bun.spawnSync(["ls", "-A", root]).stdout.toString().split("\n").filter((e) => e.startsWith(".new-"))).toEqual([]);
+      const ps = await md(["ps", "-a"]);
+      expect(ps.code).toBe(0);
+      expect(ps.stdout).toMatch(/Exited \(3\).* fg\n/);
+      expect((await md(["stop", "-t", "1", "a"])).code).toBe(0);
+      expect((await md(["ps", "-a"])).stdout).toMatch(/Exited \(137\).* a\n/);
+      expect((await md(["rm", "a", "fg"])).code).toBe(0);
+      expect((await md(["ps", "-aq"])).stdout).toBe("");
+    } finally {
+      const left = (await md(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
+      if (left.length) await md(["rm", "-f", ...left]);
+      Bun.spawnSync(["umount", root]);
+      Bun.spawnSync(["rmdir", root]);
+    }
+  }, 60_000);
+});
+
+describe("rmi racing run", () => {
+  test("an image is never deleted while a run that chose it starts; the loser of each race says why", async () => {
+    const { ROOTFS } = await import("../e2e/helpers");
+    for (let i = 0; i < 10; i++) {
+      expect((await mydocker(["import", ROOTFS, `race:${i}`])).code).toBe(0);
+      const [run, rmi] = await Promise.all([
+        mydocker(["run", "--rm", `race:${i}`, "sh", "-c", "sleep 0.2; echo ran"]),
+        Bun.sleep(i * 4).then(() => mydocker(["rmi", `race:${i}`])),
+      ]);
+      const deleted = rmi.code === 0 && rmi.stdout.includes("Deleted:");
+      if (run.code === 0) {
+        // the run won: rmi must have refused (in use), never deleted under it
+        expect(run.stdout).toBe("ran\n");
+        expect(deleted).toBe(false);
+        expect(rmi.stderr).toContain("is used by container");
+        expect((await mydocker(["rmi", `race:${i}`])).code).toBe(0);
+      } else {
+        // rmi won: the run found no such image — as a command it is not (exit 127), in one line
+        expect(deleted).toBe(true);
+        expect(run.stderr.trim().split("\n")).toHaveLength(1);
+      }
+    }
+  }, 60_000);
+});

@@ -51,14 +51,16 @@ function removeImage(ref: string, force: boolean): void {
   if (!byName && image.repoTags.length > 1 && !force) {
     throw new UsageError(`conflict: unable to delete ${short(image.id)} (must be forced) - image is referenced in multiple repositories`);
   }
-  const users = imageUsers(image.id);
-  if (users.length) {
-    throw new UsageError(
-      `conflict: unable to delete ${ref} (cannot be forced) - image ${short(image.id)} is used by container${users.length > 1 ? "s" : ""} ${users.map(short).join(", ")}`,
-    );
-  }
+  // checked under the store's lock, which `run` holds from choosing an image to recording its container
+  const layers = deleteImage(image.id, () => {
+    const users = imageUsers(image.id);
+    if (users.length) {
+      throw new UsageError(
+        `conflict: unable to delete ${ref} (cannot be forced) - image ${short(image.id)} is used by container${users.length > 1 ? "s" : ""} ${users.map(short).join(", ")}`,
+      );
+    }
+  });
   for (const t of image.repoTags) console.log(`Untagged: ${t}`);
-  const layers = deleteImage(image.id);
   console.log(`Deleted: ${image.id}`);
   for (const l of layers) console.log(`Deleted: ${l}`);
 }
