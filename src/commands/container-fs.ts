@@ -1,6 +1,6 @@
 // `mydocker diff NAME`, `mydocker commit NAME IMAGE[:TAG]`, `mydocker export NAME -o FILE`: a
 // container's filesystem as changes, as a new image, as a tar.
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { UsageError } from "../cli/argv";
 import { openCgroup } from "../cgroups";
@@ -61,16 +61,33 @@ export const exportFs = defineCommand({
     const s = findLive(positionals[0]!);
     const out = options.output as string | undefined;
     if (out === undefined && process.stdout.isTTY) throw new UsageError("refusing to write a tar to a terminal: use -o FILE or redirect stdout");
-    const { overlay, store, tar } = imageModules();
+    const { tar } = imageModules();
+    const { breathe, onInterrupt } = require("../image/interrupt") as typeof import("../image/interrupt");
+    const { prepareRootfs, releaseRootfs } = require("../engine/rootfs") as typeof import("../engine/rootfs");
     const running = s.status === "running" || s.status === "paused";
-    // a stopped container's overlay is not mounted: mount it for the copy
-    const root = s.imageId ? overlay.mountContainerRootfs(s.id, store.requireImage(s.imageId)) : s.rootfs;
-    const fd = out === undefined ? 1 : openSync(out, "w", 0o644);
+    // a stopped container's overlay is not mounted: mount it for the copy, and unmount it after,
+    // also when a signal ends the export; a partial -o file is never left under its name
+    const root = prepareRootfs(s);
+    const partial = out === undefined ? undefined : `${out}.tmp-${process.pid}`;
+    const release = onInterrupt(() => {
+      if (partial) rmSync(partial, { force: true });
+      if (!running) releaseRootfs(s);
+    });
+    let fd = partial === undefined ? 1 : openSync(partial, "w", 0o644);
     try {
-      writeAll(fd, tar.tarDirectory(root));
+      await writeAll(fd, tar.tarDirectory(root), breathe);
+      if (partial) {
+        closeSync(fd);
+        fd = -1;
+        renameSync(partial, out!);
+      }
     } finally {
-      if (fd !== 1) closeSync(fd);
-      if (s.imageId && !running) overlay.unmountContainerRootfs(s.id);
+      if (partial) {
+        if (fd !== -1) closeSync(fd);
+        if (existsSync(partial)) rmSync(partial, { force: true });
+      }
+      if (!running) releaseRootfs(s);
+      release();
     }
   },
 });
@@ -79,7 +96,7 @@ export const exportFs = defineCommand({
  * Writes the chunks to `fd` in full, gathering small ones (headers, padding, small files) into
  * one write.
  */
-function writeAll(fd: number, chunks: Iterable<Uint8Array>): void {
+async function writeAll(fd: number, chunks: Iterable<Uint8Array>, breathe: () => Promise<void>): Promise<void> {
   const pending = Buffer.allocUnsafe(256 * 1024);
   let used = 0;
   const write = (b: Uint8Array) => {
@@ -94,6 +111,7 @@ function writeAll(fd: number, chunks: Iterable<Uint8Array>): void {
     }
   };
   for (const c of chunks) {
+    await breathe(); // lets SIGINT/SIGTERM handlers run (src/image/interrupt.ts)
     if (used + c.length > pending.length) {
       write(pending.subarray(0, used));
       used = 0;

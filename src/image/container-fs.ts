@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { AT_FDCWD, O_DIRECTORY, O_PATH, openat2 } from "../../ffi/openat";
 import { existsBeneath, walkTree } from "./fd-walk";
 import { importLayer } from "./layers";
+import { asChunks } from "./source";
 import { containerLayerDir } from "./overlay";
 import { normalizeReference } from "./reference";
 import { commitImage, imageConfigBytes, layerDirs, type ImageRecord } from "./store";
@@ -49,9 +50,7 @@ export function containerChanges(containerId: string, image: ImageRecord): Chang
  */
 export async function commitContainer(containerId: string, image: ImageRecord, tag: string | undefined, comment: string): Promise<string> {
   const tarStream = tarDirectory(upperDir(containerId), { whiteouts: true });
-  const { info } = await importLayer((async function* () {
-    yield* tarStream;
-  })());
+  const { info } = await importLayer(asChunks(tarStream)); // asChunks yields to signal handlers
   const parent = JSON.parse(imageConfigBytes(image.id).toString());
   const now = new Date().toISOString();
   const config = {
