@@ -1,7 +1,8 @@
 // Parsers for the resource flags of `run`. Each returns a number or throws a one-line message.
 import { readFileSync } from "node:fs";
+import { InvalidValue } from "./errors";
+export { InvalidValue };
 
-export class InvalidValue extends Error {}
 
 const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 

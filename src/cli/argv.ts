@@ -2,8 +2,9 @@
 // argument, which passes through untouched (docker's rule: options stop at IMAGE/COMMAND, so in
 // `run sh -c "ls -la"` the `-c` and `-la` belong to sh). Option names come from citty's ArgsDef.
 import type { ArgsDef } from "citty";
+import { UsageError } from "../errors";
+export { UsageError };
 
-export class UsageError extends Error {}
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
 

@@ -12,6 +12,8 @@ import { decodeLines, encode, initFault, type InitOrders } from "../init/protoco
 import { runtimeRoot } from "../paths";
 import type { LinuxSeccomp, Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
+import { StartError } from "../errors";
+export { StartError };
 
 export type StdioPlan = ["inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe"];
 
@@ -29,6 +31,8 @@ export interface StartOptions {
   execFifo?: string;
   /** an existing PID namespace to start in (a /proc/PID/ns/pid file: podman's pods), else a new one */
   pidNamespace?: string;
+  /** called with the pty master before the command may run (see awaitInit) */
+  onTerminal?: (master: number) => void;
 }
 
 export interface StartedContainer {
@@ -47,12 +51,6 @@ export interface ContainerExit {
   oomKilled: boolean;
 }
 
-/** The init never reached the user's command: `code` is 125 (runtime), 126 or 127. */
-export class StartError extends Error {
-  constructor(message: string, readonly code: number) {
-    super(message);
-  }
-}
 
 /**
  * Creates the cgroup, spawns the init into a new PID namespace, moves it into the cgroup, sends
@@ -66,7 +64,7 @@ export function startContainer(opts: StartOptions): StartedContainer {
     // The init gets the compiled filter, not the profile: it only loads it (seccomp(2)).
     const { seccomp, ...linux } = opts.spec.linux;
     const orders = { id: opts.id, spec: { ...opts.spec, linux }, execFifo: opts.execFifo, ...compiledSeccomp(seccomp) };
-    const { init, terminal } = launchInit(opts.stdio, cgroup, orders, opts.pidNamespace, opts.execFifo ? "ready" : "exec");
+    const { init, terminal } = launchInit(opts.stdio, cgroup, orders, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal);
     return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
     teardown({ id: opts.id, rootfs: opts.spec.root.path, cgroup });
@@ -83,6 +81,8 @@ export interface ExecOptions {
   /** the container's seccomp config: an exec'd process gets the same filter */
   seccomp?: LinuxSeccomp;
   stdio: StdioPlan;
+  /** called with the pty master before the command may run (see awaitInit) */
+  onTerminal?: (master: number) => void;
 }
 
 export interface Launched {
@@ -95,7 +95,7 @@ export interface Launched {
 export function execInContainer(opts: ExecOptions): Launched {
   const joined = opts.namespaces.filter((t) => t !== "pid").map((type) => ({ type, path: `/proc/${opts.pid}/ns/${NAMESPACES[type].file}` }));
   const orders = { exec: { process: opts.process, namespaces: joined, ...compiledSeccomp(opts.seccomp) } };
-  return launchInit(opts.stdio, opts.cgroup, orders, `/proc/${opts.pid}/ns/pid`);
+  return launchInit(opts.stdio, opts.cgroup, orders, `/proc/${opts.pid}/ns/pid`, "exec", opts.onTerminal);
 }
 
 /** linux.seccomp as a BPF program (base64) and seccomp(2) flags for the init; compiled once per profile, then cached. */
@@ -114,7 +114,9 @@ function compiledSeccomp(seccomp: LinuxSeccomp | undefined): { seccomp?: string;
  * it into `cgroup`, sends `orders` and waits until it has exec'd the command (or, `until` "ready",
  * has made the container and parked).
  */
-function launchInit(stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec"): Launched {
+function launchInit(
+  stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec", onTerminal?: (master: number) => void,
+): Launched {
   const init = withChildNamespace(
     "pid",
     () => Bun.spawn(selfCommand("init"), { stdio: [...stdio, "pipe"], env: CLEAN_ENV }),
@@ -127,7 +129,7 @@ function launchInit(stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNam
     // from its first instruction.
     cgroup.addProcess(init.pid);
     sendOrders(ordersFd, orders);
-    const { failure, terminal } = awaitInit(ordersFd, until);
+    const { failure, terminal } = awaitInit(ordersFd, until, onTerminal);
     if (failure) {
       if (terminal !== undefined) closeSync(terminal);
       throw new StartError(failure.error, failure.code);
@@ -172,9 +174,11 @@ function faultOrders(orders: InitOrders): object {
 /**
  * Blocks until the init has exec'd the command (or said `ready`, when parked), or failed, or
  * died; see src/init/protocol.ts. On the way it may send the master of the command's terminal
- * (SCM_RIGHTS). All of this happens within milliseconds of the orders.
+ * (SCM_RIGHTS); it then waits for one byte from us, written once `onTerminal` has handed the master
+ * on, so that whoever keeps the window size (conmon, over --console-socket) has it before the
+ * command reads it. All of this happens within milliseconds of the orders.
  */
-function awaitInit(fd: number, until: "exec" | "ready"): { failure?: { error: string; code: number }; terminal?: number } {
+function awaitInit(fd: number, until: "exec" | "ready", onTerminal?: (master: number) => void): { failure?: { error: string; code: number }; terminal?: number } {
   let text = "";
   let terminal: number | undefined;
   let reached = false;
@@ -185,7 +189,16 @@ function awaitInit(fd: number, until: "exec" | "ready"): { failure?: { error: st
     } catch (e) {
       return { failure: { error: `init: ${(e as Error).message}`, code: 125 }, terminal };
     }
-    if (msg.fd !== undefined) terminal = msg.fd;
+    if (msg.fd !== undefined) {
+      terminal = msg.fd;
+      try {
+        onTerminal?.(terminal);
+      } catch (e) {
+        closeSync(terminal);
+        throw e;
+      }
+      writeSync(fd, "\n"); // the init goes on
+    }
     if (msg.data.length === 0) break;
     text += msg.data.toString();
     const messages = decodeLines(text.slice(0, text.lastIndexOf("\n") + 1));

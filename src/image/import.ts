@@ -2,7 +2,7 @@
 // one-layer image with a config we write. Importing the same content under the same name with the
 // same settings again keeps the existing image (make rootfs runs it every time).
 import { statSync } from "node:fs";
-import { UsageError } from "../cli/argv";
+import { UsageError } from "../errors";
 import { hasLayer, importLayer, DigestMismatch } from "./layers";
 import { withGcLock } from "./layout";
 import { Progress } from "./progress";

@@ -10,10 +10,10 @@
 //   l/<short> -> ../layers/sha256/<hex>/diff   short lowerdir names for long layer stacks
 //   containers/<id>/{upper,work,merged}        container layers (overlay.ts)
 //   tmp/<pid>-<random>/              work in progress
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { dataRoot } from "../paths";
-import { flock, LOCK_EX, LOCK_SH } from "../../ffi/lock";
+import { withFileLock, writeFileAtomic as writeAtomic } from "../fsutil";
 
 export const hexOf = (digest: string) => digest.replace(/^sha256:/, "");
 
@@ -30,30 +30,10 @@ export const store = {
   tmp: () => join(dataRoot(), "tmp"),
 };
 
-let lockDepth = 0;
-let lockFd = -1;
-
 /** Runs `fn` holding the store's exclusive lock (re-entrant within this process). */
 export function withLock<T>(fn: () => T): T {
-  if (lockDepth === 0) {
-    mkdirSync(dataRoot(), { recursive: true, mode: 0o711 });
-    lockFd = openSync(join(dataRoot(), ".lock"), "a", 0o600);
-    try {
-      flock(lockFd, LOCK_EX);
-    } catch (e) {
-      closeSync(lockFd);
-      throw e;
-    }
-  }
-  lockDepth++;
-  try {
-    return fn();
-  } finally {
-    if (--lockDepth === 0) {
-      closeSync(lockFd); // releases the lock
-      lockFd = -1;
-    }
-  }
+  mkdirSync(dataRoot(), { recursive: true, mode: 0o711 });
+  return withFileLock(join(dataRoot(), ".lock"), fn);
 }
 
 /**
@@ -61,30 +41,8 @@ export function withLock<T>(fn: () => T): T {
  * layer an import is about to reuse never vanishes under it. Always taken before `withLock`.
  */
 export function withGcLock<T>(fn: () => T, mode: "shared" | "exclusive" = "exclusive"): T {
-  const fd = openGcLock(mode);
-  let async = false;
-  try {
-    const r = fn();
-    if (r instanceof Promise) {
-      async = true;
-      return r.finally(() => closeSync(fd)) as T;
-    }
-    return r;
-  } finally {
-    if (!async) closeSync(fd);
-  }
-}
-
-function openGcLock(mode: "shared" | "exclusive"): number {
   mkdirSync(dataRoot(), { recursive: true, mode: 0o711 });
-  const fd = openSync(join(dataRoot(), ".gc-lock"), "a", 0o600);
-  try {
-    flock(fd, mode === "shared" ? LOCK_SH : LOCK_EX);
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
-  return fd;
+  return withFileLock(join(dataRoot(), ".gc-lock"), fn, mode);
 }
 
 const liveTemps = new Set<string>();
@@ -149,17 +107,9 @@ function alive(pid: number): boolean {
 }
 
 /** Writes a file by write-to-temp, fsync, rename: readers see the old or the new content, never half. */
+/** The store's files are readable (0644) unless said otherwise; see fsutil's writeFileAtomic. */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w", mode);
-  try {
-    const b = typeof data === "string" ? Buffer.from(data) : data;
-    for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeAtomic(path, data, mode);
 }
 
 /** Moves a directory out of the way atomically, then deletes it. */

@@ -1,6 +1,6 @@
 // Image references NAME[:TAG] with docker's grammar (distribution/reference), normalised the way
 // docker shows them: "docker.io/library/busybox" is "busybox", the default tag is "latest".
-import { UsageError } from "../cli/argv";
+import { UsageError } from "../errors";
 
 export interface Reference {
   name: string;

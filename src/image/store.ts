@@ -4,7 +4,7 @@
 // Every change happens under the store lock and by atomic renames.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { UsageError } from "../cli/argv";
+import { UsageError } from "../errors";
 import { hasLayer, layerDiffDir, layerInfo, removeLayer } from "./layers";
 import { hexOf, removeTree, store, sweepTemps, withGcLock, withLock, writeFileAtomic } from "./layout";
 import { normalizeReference } from "./reference";

@@ -385,6 +385,9 @@ function openTerminal(opts: { console: boolean; size?: { height: number; width: 
   }
   sendFd(ORDERS_FD, master, encode({ type: "terminal" }));
   closeFd(master);
+  // The runtime answers with one byte once it handed the master on (an OCI --console-socket):
+  // the caller can size the window before the command starts and reads it.
+  if (readSync(ORDERS_FD, Buffer.alloc(1)) !== 1) throw new InitError("init: the runtime went away before it took the terminal");
   return slave;
 }
 

@@ -8,7 +8,7 @@ import { connectUnix, sendFd } from "../../ffi/socket";
 import { close as closeFd } from "../../ffi/tty";
 import { openCgroup, type Cgroup } from "../cgroups";
 import { execInContainer, startContainer, StartError, type Launched, type StdioPlan } from "../engine/container";
-import { writeFileAtomic } from "../image/layout";
+import { writeFileAtomic } from "../fsutil";
 import { decodeLines } from "../init/protocol";
 import { applySecurity } from "../security/defaults";
 import { buildSpec, type Spec } from "../spec";
@@ -57,21 +57,29 @@ function writePidFile(path: string | undefined, pid: number): void {
   if (path) writeFileAtomic(resolve(path), String(pid), 0o644);
 }
 
-/** Hands the pty master to the caller (conmon, the shim) over `--console-socket`, SCM_RIGHTS. */
-function sendConsole(master: number | undefined, socket: string | undefined, terminal: boolean): void {
-  if (!terminal) return;
-  try {
-    if (master === undefined) throw new OciError("the init sent no terminal");
-    if (!socket) throw new OciError("process.terminal needs --console-socket");
+/**
+ * With process.terminal: what hands the pty master to the caller (conmon, the shim) over
+ * `--console-socket` (SCM_RIGHTS), called by the engine before the command may run — conmon sets
+ * the window size on it, and `stty size` in an `exec -it` must see it (it did not when the master
+ * went over only after the command ran).
+ */
+function consoleSender(socket: string | undefined, terminal: boolean): ((master: number) => void) | undefined {
+  if (!terminal) return undefined;
+  if (!socket) throw new OciError("process.terminal needs --console-socket");
+  return (master) => {
     const sock = connectUnix(socket);
     try {
       sendFd(sock, master, Buffer.from("/dev/ptmx"));
     } finally {
       closeFd(sock);
     }
-  } finally {
-    if (master !== undefined) closeFd(master);
-  }
+  };
+}
+
+/** Our copy of the master, once it went over the console socket. */
+function closeConsole(master: number | undefined, terminal: boolean): void {
+  if (master !== undefined) closeFd(master);
+  else if (terminal) throw new OciError("the init sent no terminal");
 }
 
 // ---------------------------------------------------------------- create / start / run
@@ -103,14 +111,15 @@ function create(f: Flags, id: string, ctx: Context): { rec: OciRecord; launched:
     writeRecord(rec, bundle.spec);
     writeFileSync(join(recordDir(id), "hooks.json"), JSON.stringify(bundle.hooks), { mode: 0o600 });
     const stdio: StdioPlan = ["inherit", "inherit", "inherit"];
+    const terminal = bundle.spec.process.terminal === true;
     const started = startContainer({
       id, spec: bundle.spec, stdio, cgroup: { id: bundle.cgroup.id, parent: bundle.cgroup.parent, selfCgroup },
-      execFifo: fifoPath(id), pidNamespace: bundle.pidNamespace,
+      execFifo: fifoPath(id), pidNamespace: bundle.pidNamespace, onTerminal: consoleSender(str(f, "console-socket"), terminal),
     });
     Object.assign(rec, { pid: started.pid, pidStartTime: processStartTime(started.pid) });
     writeRecord(rec);
     try {
-      sendConsole(started.terminal, str(f, "console-socket"), bundle.spec.process.terminal === true);
+      closeConsole(started.terminal, terminal);
       const state = stateJson(rec, "created");
       runHooks(bundle.hooks, "prestart", state, ctx.warn);
       runHooks(bundle.hooks, "createRuntime", state, ctx.warn);
@@ -272,8 +281,9 @@ export const COMMANDS: Record<string, Command> = {
       const launched = execInContainer({
         pid: rec.pid, cgroup: cgroupOf(rec), process: proc,
         namespaces: spec.linux.namespaces.map((n) => n.type), seccomp: spec.linux.seccomp, stdio: ["inherit", "inherit", "inherit"],
+        onTerminal: consoleSender(str(f, "console-socket"), proc.terminal === true),
       });
-      sendConsole(launched.terminal, str(f, "console-socket"), proc.terminal === true);
+      closeConsole(launched.terminal, proc.terminal === true);
       writePidFile(str(f, "pid-file"), launched.init.pid);
       void ctx;
       if (f.detach) {

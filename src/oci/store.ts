@@ -4,10 +4,12 @@
 // created from, resolved), and exec.fifo while it is created but not started.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../image/layout";
+import { writeFileAtomic } from "../fsutil";
 import { runtimeRoot } from "../paths";
 import type { Spec } from "../spec";
-import { bootId, isSameProcess } from "../state/proc";
+import { isAlive } from "../state/proc";
+import { OciError } from "../errors";
+export { OciError };
 
 export const OCI_VERSION = "1.2.0";
 export const DEFAULT_OCI_ROOT = "/run/mydocker-runc";
@@ -29,7 +31,6 @@ export interface OciRecord {
 
 export type OciStatus = "creating" | "created" | "running" | "paused" | "stopped";
 
-export class OciError extends Error {}
 
 /** runc's rule for ids: letters, digits and `_+-.`; never a path. */
 export function checkId(id: string | undefined): string {
@@ -90,7 +91,7 @@ export function removeRecord(id: string): void {
   rmSync(recordDir(id), { recursive: true, force: true });
 }
 
-export const initAlive = (rec: OciRecord) => rec.pid > 0 && rec.bootId === bootId() && isSameProcess(rec.pid, rec.pidStartTime);
+export const initAlive = (rec: OciRecord) => isAlive({ pid: rec.pid, startTime: rec.pidStartTime, bootId: rec.bootId });
 
 /** What the runtime-spec calls the status: from the init's liveness, the FIFO and the freezer. */
 export function statusOf(rec: OciRecord, frozen: () => boolean): OciStatus {

@@ -1,11 +1,10 @@
 // A container's status as it really is, not as last written: a running container whose PID 1 is
 // gone has exited, and when its supervisor died too, whoever notices finishes the teardown.
 import { finishOrphan } from "../engine/supervise";
-import { bootId, isSameProcess } from "./proc";
+import { isAlive } from "./proc";
 import { findContainer, listStates, NoSuchContainer, readRecord, readState, type ContainerState } from "./store";
 
-const alive = (pid: number | undefined, start: number | undefined, s: ContainerState) =>
-  s.bootId === bootId() && isSameProcess(pid, start);
+const alive = (pid: number | undefined, startTime: number | undefined, s: ContainerState) => isAlive({ pid, startTime, bootId: s.bootId });
 
 export const initAlive = (s: ContainerState) => alive(s.pid, s.pidStartTime, s);
 export const monitorAlive = (s: ContainerState) => alive(s.monitorPid, s.monitorStartTime, s);

@@ -40,5 +40,14 @@ export function signalProcess(pid: number | undefined, startTime: number | undef
 
 /** This boot's id: state written before a reboot names another one. */
 export function bootId(): string {
-  return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  return (cachedBootId ??= readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+}
+let cachedBootId: string | undefined;
+
+/**
+ * The one liveness check of every record (container, monitor, OCI init): the process recorded in
+ * this boot, with that start time, still runs (and is not a zombie).
+ */
+export function isAlive(p: { pid?: number; startTime?: number; bootId: string }): boolean {
+  return p.bootId === bootId() && isSameProcess(p.pid, p.startTime);
 }

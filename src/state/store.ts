@@ -7,12 +7,14 @@
 // never followed), not JSON, or lacks a field the code uses makes its container "dead" (shown by
 // `ps -a` with the reason, removable with `rm -f`, its name still taken) rather than invisible or
 // fatal to every command.
-import { closeSync, constants as C, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants as C, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LOCK_EX, flock } from "../../ffi/lock";
+import { isLockHeld, withFileLock, writeFileAtomic } from "../fsutil";
 import { runtimeRoot } from "../paths";
 import type { Spec } from "../spec";
 import { generateName, validateName } from "./names";
+import { NoSuchContainer, StateError } from "../errors";
+export { NoSuchContainer, StateError };
 
 /** "dead": the record on disk is unreadable or incomplete (the reason is in `error`). Never written. */
 export type Status = "created" | "running" | "paused" | "exited" | "dead";
@@ -49,42 +51,19 @@ export interface ContainerState {
   bootId: string;
 }
 
-export class NoSuchContainer extends Error {
-  constructor(ref: string) {
-    super(`No such container: ${ref}`);
-  }
-}
-
-export class StateError extends Error {}
 
 export const containerDir = (id: string) => join(runtimeRoot(), id);
 export const statePath = (id: string) => join(containerDir(id), "state.json");
 export const configPath = (id: string) => join(containerDir(id), "config.json");
 export const logPath = (id: string) => join(containerDir(id), "container.log");
 
-let lockDepth = 0;
-
 /** Runs `fn` holding the store's exclusive lock (re-entrant within this process). */
 export function withLock<T>(fn: () => T): T {
-  if (lockDepth > 0) {
-    lockDepth++;
-    try {
-      return fn();
-    } finally {
-      lockDepth--;
-    }
-  }
   mkdirSync(runtimeRoot(), { recursive: true, mode: 0o711 });
-  const fd = openSync(join(runtimeRoot(), ".lock"), "a");
-  try {
-    flock(fd, LOCK_EX);
-    lockDepth = 1;
-    return fn();
-  } finally {
-    lockDepth = 0;
-    closeSync(fd); // releases the lock
-  }
+  return withFileLock(join(runtimeRoot(), ".lock"), fn);
 }
+
+const lockHeld = () => isLockHeld(join(runtimeRoot(), ".lock"));
 
 /**
  * Runs `fn` holding the container's own lock (teardown, removal): two commands that find the
@@ -92,41 +71,22 @@ export function withLock<T>(fn: () => T): T {
  * nested in withLock, and withLock may be taken inside it.
  */
 export function withContainerLock<T>(id: string, fn: () => T): T {
-  let fd: number;
   try {
     if (!lstatSync(containerDir(id)).isDirectory()) return fn(); // never through a symlink
-    fd = openSync(join(containerDir(id), ".lock"), C.O_WRONLY | C.O_CREAT | C.O_APPEND | C.O_NOFOLLOW, 0o600);
   } catch {
     return fn(); // the container's directory is gone: nothing left to serialise
   }
-  try {
-    flock(fd, LOCK_EX);
-    return fn();
-  } finally {
-    closeSync(fd);
-  }
+  return withFileLock(join(containerDir(id), ".lock"), fn);
 }
 
 function writeAtomic(path: string, data: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const attempt = () => {
-    const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
-    try {
-      const b = Buffer.from(data);
-      for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path); // rename(2) replaces a symlink at `path`, never its target
-  };
   try {
-    attempt();
+    writeFileAtomic(path, data);
   } catch (e) {
-    rmSync(tmp, { force: true });
     // A full disk: give back the container's reserve (made at its start) and write again, so
     // that its exit is recorded whatever filled the disk meanwhile.
     if ((e as NodeJS.ErrnoException).code !== "ENOSPC" || !releaseReserve(join(path, ".."))) throw e;
-    attempt();
+    writeFileAtomic(path, data);
   }
 }
 
@@ -243,7 +203,7 @@ function readOnce(id: string): Reading {
  */
 export function readRecord(id: string): ContainerState | undefined {
   let r = readOnce(id);
-  if (r && "problem" in r && lockDepth === 0) r = withLock(() => readOnce(id));
+  if (r && "problem" in r && !lockHeld()) r = withLock(() => readOnce(id));
   if (!r) return undefined;
   return "state" in r ? r.state : deadState(id, r.problem, r.raw);
 }

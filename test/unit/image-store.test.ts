@@ -219,18 +219,20 @@ describe("images and names", () => {
     expect(() => commitImage(configFor([`sha256:${"1".repeat(64)}`]), [])).toThrow(/layer sha256:1111.* is missing/);
   });
 
-  test("imageUsers reads state.json files under the runtime root", () => {
+  test("imageUsers: the containers whose record names the image, broken (dead) records included", () => {
     const run = join(scratch, "run");
-    mkdirSync(join(run, "c1"), { recursive: true });
-    mkdirSync(join(run, "c2"), { recursive: true });
+    const id = (c: string) => c.repeat(64);
+    const record = (cid: string, body: string) => {
+      mkdirSync(join(run, cid), { recursive: true });
+      writeFileSync(join(run, cid, "state.json"), body);
+    };
+    // a broken record (fields missing) still names its image: its layer may be mounted
+    record(id("1"), JSON.stringify({ id: id("1"), imageId: `sha256:${"a".repeat(64)}`, status: "running" }));
+    record(id("2"), JSON.stringify({ id: id("2"), imageId: "b".repeat(64), status: "exited" }));
+    record(id("3"), "{not json");
     mkdirSync(join(run, "junk"), { recursive: true });
-    writeFileSync(join(run, "c1/state.json"), JSON.stringify({ id: "c1", image: `sha256:${"a".repeat(64)}`, status: "running" }));
-    writeFileSync(join(run, "c2/state.json"), JSON.stringify({ id: "c2", image: "b".repeat(64), status: "exited" }));
-    writeFileSync(join(run, "junk/state.json"), "{not json");
-    mkdirSync(join(run, "c3"), { recursive: true });
-    writeFileSync(join(run, "c3/state.json"), JSON.stringify({ id: "c3", image: "busybox", imageId: `sha256:${"a".repeat(64)}`, status: "created" }));
-    expect(imageUsers("a".repeat(64))).toEqual(["c1", "c3"]);
-    expect(imageUsers(`sha256:${"b".repeat(64)}`)).toEqual(["c2"]);
+    expect(imageUsers("a".repeat(64))).toEqual([id("1")]);
+    expect(imageUsers(`sha256:${"b".repeat(64)}`)).toEqual([id("2")]);
     expect(imageUsers(`sha256:${"c".repeat(64)}`)).toEqual([]);
   });
 });

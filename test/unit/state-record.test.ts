@@ -106,7 +106,7 @@ describe("a broken record is a dead container, not an error and not nothing", ()
     expect(() => createContainerRecord({ ...sound(newId(), "x"), name: "garb" }, spec)).toThrow(`the container name "garb" is already in use by container ${a.slice(0, 12)}`);
     const b = newId();
     record(b, "");
-    expect(() => createContainerRecord({ ...sound(b, "y") }, spec)).toThrow(/EEXIST/);
+    expect(() => createContainerRecord({ ...sound(b, "y") }, spec)).toThrow(/cannot record the container in .*: (ENOTEMPTY|EEXIST)/);
     const c = newId();
     expect(createContainerRecord({ ...sound(c, "z") }, spec).name).toBe("z");
   });
