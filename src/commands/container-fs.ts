@@ -63,7 +63,7 @@ export const exportFs = defineCommand({
     if (out === undefined && process.stdout.isTTY) throw new UsageError("refusing to write a tar to a terminal: use -o FILE or redirect stdout");
     const { tar } = imageModules();
     const { breathe, onInterrupt } = require("../image/interrupt") as typeof import("../image/interrupt");
-    const { prepareRootfs, releaseRootfs } = require("../engine/rootfs") as typeof import("../engine/rootfs");
+    const { prepareRootfs, releaseRootfs } = require("../containers/rootfs") as typeof import("../containers/rootfs");
     const running = s.status === "running" || s.status === "paused";
     // a stopped container's overlay is not mounted: mount it for the copy, and unmount it after,
     // also when a signal ends the export; a partial -o file is never left under its name

@@ -1,7 +1,7 @@
 // `mydocker logs [-f] [--tail N] [-t] NAME`: what a detached container wrote, stdout and stderr in order.
 import { defineCommand } from "citty";
 import { UsageError } from "../cli/argv";
-import { readLogEntries, type LogEntry } from "../engine/logs";
+import { readLogEntries, type LogEntry } from "../containers/logs";
 import { findLive, monitorAlive } from "../state/live";
 import { logPath, readState } from "../state/store";
 import { parseCommand } from "./args";

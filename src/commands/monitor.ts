@@ -4,7 +4,7 @@
 import { closeSync, writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { UsageError } from "../cli/argv";
-import { superviseContainer } from "../engine/supervise";
+import { superviseContainer } from "../containers/supervise";
 import { findContainer, logPath, readConfig } from "../state/store";
 
 export type MonitorReport = { ok: true } | { ok: false; error: string; code: number };

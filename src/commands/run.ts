@@ -18,7 +18,7 @@ import { Attachment } from "../engine/attach";
 import { getWindowSize, isatty } from "../../ffi/tty";
 import { applySecurity } from "../security/defaults";
 import { securityArgs, securityOptions } from "../security/options";
-import type { Outcome } from "../engine/supervise";
+import type { Outcome } from "../containers/lifecycle";
 import { CLEAN_ENV, selfCommand } from "../engine/self";
 import { setBlocking } from "../../ffi/process";
 import type { MonitorReport } from "./monitor";
@@ -115,7 +115,7 @@ function reserveContainer(id: string, options: OptionValues, rest: string[]) {
 }
 
 async function runInForeground(state: ContainerState, spec: Spec, interactive: boolean): Promise<Outcome> {
-  const { superviseContainer } = await import("../engine/supervise");
+  const { superviseContainer } = await import("../containers/supervise");
   const tty = spec.process.terminal === true;
   if (tty && interactive && !isatty(0)) log().warn("the input device is not a TTY");
   const attachment = new Attachment();
@@ -151,7 +151,7 @@ async function startDetached(state: ContainerState): Promise<Outcome> {
   if (!report) {
     // Nobody supervises the container: end it (its cgroup holds whatever started) rather than
     // report a failure while it runs on.
-    const { finishOrphan } = await import("../engine/supervise");
+    const { finishOrphan } = await import("../containers/lifecycle");
     const now = readState(state.id);
     if (now) finishOrphan(now);
     return { exitCode: 125, oomKilled: false, error: "the container's monitor died before it reported; the container was stopped" };

@@ -5,7 +5,7 @@ import { openCgroup } from "../cgroups";
 import { findLive, initAlive, monitorAlive, waitFor } from "../state/live";
 import { signalProcess } from "../state/proc";
 import { readState, type ContainerState } from "../state/store";
-import { finishOrphan } from "../engine/supervise";
+import { finishOrphan } from "../containers/lifecycle";
 import { parseCommand } from "./args";
 
 const isUp = (s: ContainerState | undefined) => !!s && (s.status === "running" || s.status === "paused");

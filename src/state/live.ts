@@ -1,6 +1,6 @@
 // A container's status as it really is, not as last written: a running container whose PID 1 is
 // gone has exited, and when its supervisor died too, whoever notices finishes the teardown.
-import { finishOrphan } from "../engine/supervise";
+import { finishOrphan } from "../containers/lifecycle";
 import { isAlive } from "./proc";
 import { findContainer, listStates, NoSuchContainer, readRecord, readState, type ContainerState } from "./store";
 

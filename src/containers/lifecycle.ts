@@ -1,0 +1,116 @@
+// How a container of the docker-like CLI ends, in the three ways it can: its supervisor saw it
+// exit (settle), its supervisor died and whoever notices finishes the job (finishOrphan), or the
+// user removes it (removeStopped, removeDead). Each takes the container's lock, releases what it
+// used on the host — its cgroup (killing anything left in it) and its root's overlay mount — and
+// then records the exit or removes the record. Safe to repeat; the second caller finds it done.
+import { readFileSync } from "node:fs";
+import { openCgroup, type Cgroup } from "../cgroups";
+import { teardown } from "../engine/container";
+import { UsageError } from "../errors";
+import { readState, removeContainerRecord, updateState, withContainerLock, type ContainerState } from "../state/store";
+import { deleteRootfs, releaseRootfs } from "./rootfs";
+
+export interface Outcome {
+  exitCode: number;
+  oomKilled: boolean;
+  /** set when the command never ran, or its end could not be recorded */
+  error?: string;
+}
+
+const cgroupOf = (s: ContainerState): Cgroup =>
+  openCgroup({ id: s.id, parent: s.cgroup.parent, selfCgroup: s.cgroup.selfCgroup || readFileSync("/proc/self/cgroup", "utf8") });
+
+/** The supervisor's end of a container: release the host, then record the exit (or remove it, --rm). */
+export function settle(state: ContainerState, outcome: Outcome, cgroup = cgroupOf(state)): void {
+  withContainerLock(state.id, () => {
+    const problem = releaseHost(state, cgroup);
+    if (state.autoRemove && !problem) return removeEverything(state);
+    updateState(state.id, () => ({
+      status: "exited",
+      exitCode: outcome.exitCode,
+      oomKilled: outcome.oomKilled,
+      error: outcome.error ?? problem,
+      finished: new Date().toISOString(),
+    }));
+  });
+}
+
+/**
+ * Finishes what a dead supervisor could not: the container's processes are gone (or are killed
+ * now), its cgroup and mounts removed; the exit status is unknown (nobody was its parent to
+ * collect it).
+ */
+export function finishOrphan(state: ContainerState): void {
+  withContainerLock(state.id, () => {
+    const now = readState(state.id);
+    if (!now || now.status === "exited") return;
+    const problem = releaseHost(now, cgroupOf(now));
+    if (now.autoRemove && !problem) return removeEverything(now);
+    updateState(state.id, () => ({ status: "exited", exitCode: null, error: problem, finished: new Date().toISOString() }));
+  });
+}
+
+/** `rm` of a stopped container: whoever ran it, no cgroup or mount may be left; then everything goes. */
+export function removeStopped(state: ContainerState): void {
+  withContainerLock(state.id, () => {
+    const problem = releaseHost(state, cgroupOf(state));
+    if (problem) throw new UsageError(`cannot remove container ${state.name}: ${problem}`);
+    removeEverything(state);
+  });
+}
+
+/**
+ * `rm` of a container whose record is broken: its processes cannot be trusted from the record, so
+ * what belongs to its id is torn down — the cgroup (`<own cgroup>/mydocker/<id>`, or under the
+ * parent the record still names; destroying it kills what runs there) and its writable layer —
+ * then the record goes. Without `force`, refused while processes run in that cgroup.
+ */
+export function removeDead(s: ContainerState, force: boolean): void {
+  const label = s.name || s.id.slice(0, 12);
+  withContainerLock(s.id, () => {
+    const problems: string[] = [];
+    try {
+      const cgroup = cgroupOf(s);
+      if (!force && runningIn(cgroup)) throw new UsageError(`cannot remove container ${label}: its record is broken (${s.error}) and processes still run in its cgroup (use rm -f)`);
+      cgroup.destroy();
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      problems.push((e as Error).message);
+    }
+    try {
+      const overlay = require("../image/overlay") as typeof import("../image/overlay");
+      overlay.removeContainerLayer(s.id); // nothing to do for a plain rootfs
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+    if (problems.length) throw new UsageError(`cannot remove container ${label}: teardown: ${problems.join("; ")}`);
+    removeContainerRecord(s.id);
+  });
+}
+
+/** The cgroup and the overlay mount; returns what went wrong (never throws: the exit is recorded all the same). */
+function releaseHost(state: ContainerState, cgroup: Cgroup): string | undefined {
+  const problems: string[] = [];
+  for (const step of [() => teardown({ id: state.id, rootfs: state.rootfs, cgroup }), () => releaseRootfs(state)]) {
+    try {
+      step();
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  return problems.length ? `teardown: ${problems.join("; ")}` : undefined;
+}
+
+/** Its writable layer, then its state, config and logs. */
+function removeEverything(state: ContainerState): void {
+  deleteRootfs(state);
+  removeContainerRecord(state.id);
+}
+
+function runningIn(cgroup: { pids(): number[] }): boolean {
+  try {
+    return cgroup.pids().length > 0;
+  } catch {
+    return false; // no such cgroup
+  }
+}

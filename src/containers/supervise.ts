@@ -1,0 +1,68 @@
+// The supervisor of one container of the docker-like CLI: starts it on the engine, records each
+// step in its state, keeps its output (detached: in container.log), waits for it, and settles it
+// (lifecycle.ts). The foreground `mydocker run` is the supervisor of its container; a detached one
+// gets a `mydocker monitor` process of its own.
+import { readFileSync } from "node:fs";
+import { processStartTime } from "../state/proc";
+import { updateState, type ContainerState } from "../state/store";
+import type { Spec } from "../spec";
+import { startContainer, StartError, waitForExit, type StartedContainer, type StdioPlan } from "../engine/container";
+import { LogWriter } from "./logs";
+import { faultPoint } from "../fault";
+import { settle, type Outcome } from "./lifecycle";
+import { prepareRootfs, releaseRootfs } from "./rootfs";
+
+export type { Outcome };
+
+export interface SuperviseOptions {
+  stdio: StdioPlan;
+  /** write the container's stdout/stderr (piped) to this JSON-lines log */
+  logFile?: string;
+  /** called once the command runs (or failed to start) */
+  onStarted?: (result: { ok: true; pid: number } | { ok: false; error: string; code: number }) => void;
+  /** called with the init while it runs (e.g. to forward signals) */
+  onRunning?: (c: StartedContainer) => void;
+}
+
+
+export async function superviseContainer(state: ContainerState, spec: Spec, opts: SuperviseOptions): Promise<Outcome> {
+  // The container's cgroup goes under ours: whoever reopens it later needs to know where we were.
+  const selfCgroup = readFileSync("/proc/self/cgroup", "utf8");
+  let started: StartedContainer;
+  try {
+    prepareRootfs(state);
+    started = startContainer({ id: state.id, spec, stdio: opts.stdio, cgroup: { parent: state.cgroup.parent, selfCgroup } });
+  } catch (e) {
+    const { message, code } = e instanceof StartError ? e : new StartError((e as Error).message ?? String(e), 125);
+    releaseRootfs(state);
+    settle(state, { exitCode: code, oomKilled: false, error: message });
+    opts.onStarted?.({ ok: false, error: message, code });
+    return { exitCode: code, oomKilled: false, error: message };
+  }
+  faultPoint("supervise:after-start");
+  updateState(state.id, () => ({
+    status: "running",
+    pid: started.pid,
+    pidStartTime: processStartTime(started.pid),
+    started: new Date().toISOString(),
+    monitorPid: process.pid,
+    monitorStartTime: processStartTime(process.pid),
+    cgroup: { ...state.cgroup, selfCgroup },
+  }));
+  const logs = opts.logFile ? new LogWriter(opts.logFile) : undefined;
+  const pumped = logs ? logs.pump(started.init.stdout, started.init.stderr) : Promise.resolve();
+  opts.onStarted?.({ ok: true, pid: started.pid });
+  opts.onRunning?.(started);
+  const exit = await waitForExit(started);
+  await pumped;
+  logs?.close();
+  try {
+    settle(state, exit, started.cgroup);
+  } catch (e) {
+    // The command's exit status is what the caller must get, even when it cannot be recorded
+    // (a full disk beyond the container's reserve): say why, keep the status.
+    return { ...exit, error: `the exit could not be recorded: ${(e as Error).message}` };
+  }
+  return exit;
+}
+
