@@ -8,7 +8,7 @@
 #   make test-vm  bun test in a qemu guest whose only cgroup hierarchy is cgroup2 (vm/run.sh)
 #   make vm-clean remove .vm/ (the cached kernel and initramfs of test-vm)
 #   make bench    bun bench/start.ts (start-to-exit latency vs runc, unshare, crun)
-#   make install  copy ./mydocker to $(PREFIX)/bin
+#   make install  copy ./mydocker to $(PREFIX)/bin, with mydocker-runc (the OCI runtime) beside it
 #   make clean    remove build output, rootfs contents, bench temp
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -148,6 +148,7 @@ bench: deps rootfs build
 install: mydocker
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 mydocker $(DESTDIR)$(PREFIX)/bin/mydocker
+	ln -sf mydocker $(DESTDIR)$(PREFIX)/bin/mydocker-runc
 
 # ---------------------------------------------------------------- clean
 clean:

@@ -11,7 +11,7 @@
 //      MYDOCKER_ARGS ("run /bin/true"), ROOTFS (./rootfs)
 // Writes bench/out/start.json. Exits 1 when mydocker itself could not be measured.
 import { spawnSync } from "bun";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -218,6 +218,12 @@ function setup(): Contender[] {
   else if (!isRoot) unavailable(runc, "needs root");
   list.push(runc);
 
+  // (b1) mydocker's OCI command line on runc's bundle (a `mydocker-runc` symlink, as engines call it)
+  const ociLink = () => join(tmp!, "mydocker-runc");
+  const mdOci = mk("mydocker-runc", (i) => [ociLink(), "--root", join(tmp!, "mydocker-runc-state"), "run", "--bundle", join(tmp!, "bundle"), `mdbench-${pid}-o${i}`], "mydocker-runc run (the same bundle as runc)");
+  if (!md.available) unavailable(mdOci, md.reason ?? "mydocker unavailable");
+  list.push(mdOci);
+
   // (b2) runc with docker's defaults (14 capabilities, docker's seccomp profile, masked paths)
   const runcDocker = mk("runc docker-profile", (i) => ["runc", "--root", join(tmp!, "runc-state"), "run", "--bundle", join(tmp!, "bundle-hardened"), `mdbench-${pid}-h${i}`], "runc run with docker's capabilities, seccomp profile and masked paths");
   if (!runc.available) unavailable(runcDocker, runc.reason ?? "runc unavailable");
@@ -288,7 +294,9 @@ async function main(): Promise<number> {
   stateDirs.push({ tool: "runc", dir: join(tmp, "runc-state") }, { tool: "crun", dir: join(tmp, "crun-state") });
 
   const cs = setup();
-  const usesBundle = (c: Contender) => c.name.startsWith("runc") || c.name === "crun";
+  const usesBundle = (c: Contender) => c.name.startsWith("runc") || c.name === "crun" || c.name === "mydocker-runc";
+  const mdBin = cs.find((c) => c.name === "mydocker")?.argv(0)[0];
+  if (mdBin) symlinkSync(mdBin, join(tmp, "mydocker-runc"));
   if (cs.some((c) => c.available && usesBundle(c))) {
     try {
       await makeBundle(join(tmp, "bundle"));

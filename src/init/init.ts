@@ -205,7 +205,15 @@ function becomeCommand(proc: Spec["process"], seccomp: { program?: string; flags
   if (caps) {
     C.setCapabilities(caps);
     C.clearAmbient();
-    for (let cap = 0; cap <= caps.lastCap; cap++) if (caps.ambient & (1n << BigInt(cap))) C.raiseAmbient(cap);
+    // A capability can only be ambient if it is also permitted and inheritable (capabilities(7));
+    // runc warns and goes on when the kernel refuses one (runc's own `spec` asks for ambient caps
+    // that are not inheritable), and so do we: the command gets fewer privileges, not more.
+    for (let cap = 0; cap <= caps.lastCap; cap++) {
+      if (!(caps.ambient & (1n << BigInt(cap)))) continue;
+      try {
+        C.raiseAmbient(cap);
+      } catch {}
+    }
   }
   if (proc.noNewPrivileges) C.setNoNewPrivileges();
   if (filter && proc.noNewPrivileges) loadSeccompProgram(filter, seccomp.flags);
