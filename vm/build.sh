@@ -95,15 +95,19 @@ BUN_EXE=$(readlink -f "$(command -v "$BUN")") || die "no $BUN on PATH (make deps
 BUSYBOX=/bin/busybox
 # Host tools the tests run besides bun and busybox applets: script(1) (bsdutils) gives the -ti
 # tests a terminal; GNU tar (tar) writes the archives the image tests compare with.
+# setpriv (util-linux) runs the host-safety tests' "another user" checks.
 TOOLS=()
-for t in script tar; do
+for t in script tar setpriv; do
   p=$(command -v "$t") || die "$t missing on this host"
   TOOLS+=("$p")
 done
 # The glibc pieces the dynamic executables need: bun, ./mydocker (a bun --compile binary: the
 # same set), the tools; ffi/ dlopens libc.so.6, which is among them.
 libs() { ldd "$@" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }' | sort -u; }
-LIBS=$(libs "$BUN_EXE" "${TOOLS[@]}")
+# libseccomp is dlopen'ed by mydocker (seccomp profiles), so ldd does not name it.
+SECCOMP_LIB=$(ldconfig -p | awk '$1 == "libseccomp.so.2" && /x86-64/ { print $NF; exit }')
+[ -n "$SECCOMP_LIB" ] || die "libseccomp.so.2 missing on this host (apt-get install libseccomp2)"
+LIBS=$( { libs "$BUN_EXE" "${TOOLS[@]}"; echo "$SECCOMP_LIB"; } | sort -u)
 [ -n "$LIBS" ] || die "ldd found no libraries for $BUN_EXE"
 
 key=$( { echo "$pkg"; cat vm/init vm/build.sh; for f in $BUSYBOX "${TOOLS[@]}" $LIBS; do echo "$f"; stat -L -c '%s %Y' "$f"; done; } | sha256sum | cut -c1-16)
