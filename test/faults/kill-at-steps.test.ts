@@ -3,12 +3,24 @@
 // After every case the host must be as before (no mount, cgroup, process of ours, rootfs change)
 // and every record readable; a start that did not reach execve is a start failure (125, one line).
 import { describe, expect, test } from "bun:test";
-import { statfsSync } from "node:fs";
-import { checkHostAroundEachTest, MYDOCKER, mydocker, testEnv } from "../e2e/helpers";
+import { existsSync, readdirSync, statfsSync } from "node:fs";
+import { join } from "node:path";
+import { checkHostAroundEachTest, MYDOCKER, mydocker, ROOTFS, TEST_DATA_ROOT, TEST_ROOT, testEnv } from "../e2e/helpers";
 
 checkHostAroundEachTest(async () => {
   // every record left by a case parses and is removable (the check above ran rm -f on them)
   expect((await mydocker(["ps", "-aq"])).stdout).toBe("");
+  // no hidden record (a staged start whose writer died) and no temp file is left
+  expect(readdirSync(TEST_ROOT).filter((e) => e.startsWith(".new-") || e.includes(".tmp"))).toEqual([]);
+  const temps: string[] = [];
+  const walk = (d: string, depth: number) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (/\.tmp-\d+$/.test(e.name)) temps.push(join(d, e.name));
+      if (e.isDirectory() && depth < 2 && !/^(layers|containers|volumes)$/.test(e.name)) walk(join(d, e.name), depth + 1);
+    }
+  };
+  if (existsSync(TEST_DATA_ROOT)) walk(TEST_DATA_ROOT, 0);
+  expect(temps).toEqual([]);
 });
 
 const inspect = async (name: string) => JSON.parse((await mydocker(["inspect", name])).stdout)[0];
@@ -71,6 +83,35 @@ describe("random moments and races", () => {
     }
     const left = (await mydocker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
     if (left.length) expect((await mydocker(["rm", "-f", ...left])).code).toBe(0);
+  }, 60_000);
+
+  /** Starts `args` and SIGKILLs it after `i * step` ms, 12 times; then the next commands must cope. */
+  async function killAtMoments(args: (i: number) => string[], step: number): Promise<void> {
+    for (let i = 0; i < 12; i++) {
+      const proc = Bun.spawn([MYDOCKER, ...args(i)], { stdout: "ignore", stderr: "ignore", env: testEnv() });
+      await Bun.sleep(i * step);
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
+  }
+
+  test("run -d, exec and rm killed at 12 moments each: the next commands see every container and remove it", async () => {
+    await killAtMoments(() => ["run", "-d", "sleep", "30"], 4);
+    expect((await mydocker(["run", "-d", "--name", "kx", "sleep", "30"])).code).toBe(0);
+    await killAtMoments(() => ["exec", "kx", "sleep", "5"], 3);
+    expect((await mydocker(["exec", "kx", "echo", "ok"])).stdout).toBe("ok\n");
+    const ids = (await mydocker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
+    await killAtMoments((i) => ["rm", "-f", ids[i % ids.length]!], 3);
+    const left = (await mydocker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
+    if (left.length) expect((await mydocker(["rm", "-f", ...left])).code).toBe(0);
+  }, 60_000);
+
+  test("import killed at 12 moments: no temp file outlives the next import, and no half image is listed", async () => {
+    await killAtMoments((i) => ["import", ROOTFS, `killed:${i}`], 5);
+    expect((await mydocker(["import", ROOTFS, "whole:1"])).code).toBe(0); // sweeps what the dead ones left
+    const images = (await mydocker(["images"])).stdout;
+    expect(images).toContain("whole");
+    for (const line of images.split("\n").slice(1).filter(Boolean)) expect((await mydocker(["rmi", "-f", line.split(/\s+/)[2]!])).code).toBeLessThanOrEqual(1);
   }, 60_000);
 
   test("10 concurrent `run -d --name same`: exactly one wins, the others fail with one line", async () => {

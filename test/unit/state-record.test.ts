@@ -116,3 +116,20 @@ describe("a broken record is a dead container, not an error and not nothing", ()
     expect(existsSync(join(root, "x"))).toBe(false);
   });
 });
+
+describe("a start killed half-way leaves nothing unseen", () => {
+  test("a record is staged in .new-<id>-<pid> and renamed into place; the next start sweeps stagings whose writer is gone", () => {
+    const dead = Bun.spawnSync(["true"]).pid; // a pid that has exited
+    const stale = join(root, `.new-${newId()}-${dead}`);
+    mkdirSync(stale);
+    writeFileSync(join(stale, "config.json"), "{}");
+    const live = join(root, `.new-${newId()}-${process.pid}`); // a start in progress (ours)
+    mkdirSync(live);
+    const id = newId();
+    createContainerRecord(sound(id, "fresh"), { ociVersion: "1.2.0" } as Spec);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(readdirSync(join(root, id)).sort()).toEqual([".reserve", "config.json", "state.json"]);
+    expect(listStates().map((s) => s.id)).toEqual([id]);
+  });
+});
