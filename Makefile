@@ -22,9 +22,11 @@ BUN_VERSION := $(or $(shell sed -n 's/.*"packageManager"[[:space:]]*:[[:space:]]
 BUN ?= bun
 PREFIX ?= /usr/local
 
-# Debian packages: busybox-static (rootfs), runc + hyperfine + time (bench).
+# Debian packages: busybox-static (rootfs); runc, crun, hyperfine, time (bench); libseccomp2
+# (seccomp profiles, dlopen'ed); gcc + libc6-dev (the escape tests' static probe); podman, conmon,
+# containerd (real engines driving mydocker-runc in the tests).
 # Add here anything else the tests need (checked with dpkg, installed only when missing).
-DEB_PKGS ?= busybox-static runc crun hyperfine time libseccomp2 gcc libc6-dev
+DEB_PKGS ?= busybox-static runc crun hyperfine time libseccomp2 gcc libc6-dev podman conmon containerd
 
 ROOTFS := rootfs
 FROM ?=

@@ -3,6 +3,9 @@
 //
 //   parent -> init   orders     what to make: a new container (CreateOrders) or an exec (ExecOrders)
 //   init -> parent   terminal   only with process.terminal; carries the pty master (SCM_RIGHTS)
+//   parent -> init   (one byte) the master is where it must be (our relay, or an engine's
+//                               console socket): the init goes on, so that whoever sizes the
+//                               terminal can do it before the command starts
 //   init -> parent   ready      only with `execFifo` (OCI create): the container is made; the init
 //                               parks until the FIFO is opened for reading (OCI start), writes one
 //                               byte into it, and goes on; the parent is gone by then
