@@ -475,17 +475,18 @@ describe("images, tag, rmi", () => {
     expect(r2.code).toBe(1);
     expect(r2.stderr).toMatch(/conflict: unable to delete [0-9a-f]{12} \(must be forced\) - image is referenced in multiple repositories/);
     // a container (a state.json under the runtime root) uses it
-    const state = join(e.MYDOCKER_ROOT!, "c0ntainer0001");
+    const cid = "c0".repeat(32);
+    const state = join(e.MYDOCKER_ROOT!, cid);
     mkdirSync(state, { recursive: true });
-    writeFileSync(join(state, "state.json"), JSON.stringify({ id: "c0ntainer0001aaaa", image: id, status: "exited" }));
+    writeFileSync(join(state, "state.json"), JSON.stringify({ id: cid, imageId: id, status: "exited" }));
     const forced = await run(["rmi", "-f", hex(id)]);
     expect(forced.code).toBe(1);
-    expect(forced.stderr).toMatch(/unable to delete [0-9a-f]{64} \(cannot be forced\) - image [0-9a-f]{12} is used by container c0ntainer000/);
+    expect(forced.stderr).toMatch(/unable to delete [0-9a-f]{64} \(cannot be forced\) - image [0-9a-f]{12} is used by container c0c0c0c0c0c0/);
     // one name of two can go; the last one cannot while the container exists
     const both = await run(["rmi", "first:1", "example.com/third:x"]);
     expect(both.code).toBe(1);
     expect(both.stdout).toBe("Untagged: first:1\n");
-    expect(both.stderr).toMatch(/^mydocker: error: conflict: unable to delete example\.com\/third:x \(cannot be forced\) - image [0-9a-f]{12} is used by container c0ntainer000\n$/);
+    expect(both.stderr).toMatch(/^mydocker: error: conflict: unable to delete example\.com\/third:x \(cannot be forced\) - image [0-9a-f]{12} is used by container c0c0c0c0c0c0\n$/);
     expect(lines((await run(["images", "-q"])).stdout)).toEqual([hex(id).slice(0, 12)]);
     rmSync(state, { recursive: true });
     const ok = await run(["rmi", "example.com/third:x"]);

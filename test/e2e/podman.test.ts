@@ -116,7 +116,11 @@ function libpodCgroups(): string[] {
 const ociRecords = () => (existsSync(OCI_ROOT) ? readdirSync(OCI_ROOT).filter((n) => n !== "seccomp") : []);
 
 /** Mount points podman or a container could leave behind: under our temp dir, or podman's /run dirs. */
-const ourMounts = () => hostMounts().filter((m) => m.startsWith(dir) || /^\/run\/(containers|libpod|netns)\b/.test(m) || m.startsWith(BLOB_CACHE));
+// podman's overlay driver bind-mounts its own home (<root>/overlay) while any podman process uses
+// the store, and drops it when the last one ends: podman's bookkeeping, left out; what is mounted
+// below it (image and container layers) counts.
+const ourMounts = () =>
+  hostMounts().filter((m) => (m.startsWith(dir) && m !== join(dir, "root/overlay")) || /^\/run\/(containers|libpod|netns)\b/.test(m) || m.startsWith(BLOB_CACHE));
 
 /** conmon and anything else still running from our temp dir (by pid, only ours). */
 function ourProcesses(): number[] {
