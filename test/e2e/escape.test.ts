@@ -4,10 +4,10 @@
 // container. Expected values are docker's (runc with moby's default seccomp profile and the 14
 // default capabilities) on this kernel; where the host decides (a file /proc lacks), the host is read.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdirSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkHostAroundEachTest, mydocker, ROOTFS, startContainer } from "./helpers";
+import { checkHostAroundEachTest, mydocker, PROJECT, ROOTFS, startContainer } from "./helpers";
 import { probeBinary } from "./probe";
 
 // ---------------------------------------------------------------- docker's values
@@ -45,7 +45,10 @@ let root: string;
 let vol: string;
 beforeAll(() => {
   probe = probeBinary();
-  root = mkdtempSync(join(tmpdir(), "mydocker-escape-root-"));
+  // not under the temp dir: that may be mounted nosuid (it is in the VM), and the container's root
+  // keeps the flags of the mount it is bound from — the setuid probe must work without NNP
+  mkdirSync(join(PROJECT, "test/.build"), { recursive: true });
+  root = mkdtempSync(join(PROJECT, "test/.build/escape-root-"));
   chmodSync(root, 0o755); // it becomes the container's / (mkdtemp makes 0700: --user 1000 could not look up anything)
   cpSync(ROOTFS, root, { recursive: true, verbatimSymlinks: true });
   copyFileSync(probe, join(root, "probe-suid"));

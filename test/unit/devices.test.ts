@@ -68,7 +68,7 @@ describe("--device HOST[:CONTAINER][:PERMISSIONS]", () => {
 
   test.each([
     ["/no/such/dev", "ENOENT"],
-    ["/etc/hostname", "not a character or block device"],
+    ["/etc/passwd", "not a character or block device"],
     ["/dev", "not a character or block device"],
     ["dev/null", "the host path must be absolute"],
     ["/dev/null:dev/x", "the container path must be absolute"],
