@@ -12,15 +12,44 @@ const errnoLib = { __errno_location: { args: [], returns: FFIType.ptr } } as con
 let errnoLocation: (() => unknown) | undefined;
 
 /**
+ * `--trace`: when set, every libc call made through `libc()` is reported here with its arguments
+ * (C strings as text), its return value, errno on failure, and its start and end times. Unset, the
+ * symbols are handed out as they are: tracing costs nothing when off.
+ */
+export type CallRecorder = (name: string, args: unknown[], rc: unknown, errno: number | undefined, start: number, end: number) => void;
+let recorder: CallRecorder | undefined;
+export function recordCalls(r: CallRecorder | undefined): void {
+  recorder = r;
+}
+
+/**
  * Returns a getter that dlopens libc with `symbols` on its first call. __errno_location is loaded
  * at the same time, so that reading errno after a failure runs no dlopen that could change it.
  */
 export function libc<const S extends Symbols>(symbols: S): () => ReturnType<typeof dlopen<S>>["symbols"] {
+  type Syms = ReturnType<typeof dlopen<S>>["symbols"];
   let lib: ReturnType<typeof dlopen<S>> | undefined;
+  let traced: Syms | undefined;
   return () => {
     errnoLocation ??= dlopen("libc.so.6", errnoLib).symbols.__errno_location;
-    return (lib ??= dlopen("libc.so.6", symbols)).symbols;
+    const syms = (lib ??= dlopen("libc.so.6", symbols)).symbols;
+    if (!recorder) return syms;
+    return (traced ??= tracedSymbols(syms));
   };
+}
+
+function tracedSymbols<T extends Record<string, unknown>>(syms: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(syms)) {
+    out[name] = (...args: unknown[]) => {
+      const start = performance.timeOrigin + performance.now();
+      const rc = (fn as (...a: unknown[]) => unknown)(...args);
+      const errno = rc === -1 || rc === -1n ? lastErrno() : undefined;
+      recorder?.(name, args, rc, errno, start, performance.timeOrigin + performance.now());
+      return rc;
+    };
+  }
+  return out as T;
 }
 
 /** errno of the calling thread; read it right after a call returned -1 (it is stale after success). */

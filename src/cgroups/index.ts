@@ -28,6 +28,12 @@ export interface Cgroup {
   create(resources: CgroupResources): void;
   /** write new limits (memory, cpu, cpuset, pids) into the existing cgroup */
   update(resources: CgroupResources): void;
+  /**
+   * v1: the files a process's thread writes `0` into to join the cgroup by itself (`tasks` of
+   * each hierarchy); undefined on v2, where the parent moves the process (addProcess). See
+   * src/engine/container.ts for why a thread joining by itself is much faster.
+   */
+  selfJoinFiles(): string[] | undefined;
   /** move a pid into the cgroup (every v1 hierarchy we use / the v2 dir) via cgroup.procs */
   addProcess(pid: number): void;
   /** true when the kernel OOM killer killed something in this cgroup */

@@ -162,6 +162,10 @@ export class CgroupV1 implements Cgroup {
     for (const h of this.hiers) cgAppend(`${this.dir(h)}/cgroup.procs`, pid);
   }
 
+  selfJoinFiles(): string[] {
+    return this.hiers.map((h) => `${this.dir(h)}/tasks`);
+  }
+
   oomKilled(): boolean {
     const h = this.hier("memory");
     const text = h ? cgRead(`${this.dir(h)}/memory.oom_control`) : null;

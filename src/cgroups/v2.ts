@@ -129,6 +129,10 @@ export class CgroupV2 implements Cgroup {
     cgAppend(`${this.dir()}/cgroup.procs`, pid);
   }
 
+  selfJoinFiles(): undefined {
+    return undefined; // every thread of a process is in one cgroup (unless threaded): the parent moves it
+  }
+
   oomKilled(): boolean {
     return Number(/^oom_kill (\d+)/m.exec(cgRead(`${this.dir()}/memory.events`) ?? "")?.[1] ?? 0) > 0;
   }

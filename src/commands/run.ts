@@ -13,6 +13,7 @@ import { createVolumeSources, parseTmpfsSpec, parseVolumeSpec, volumeMount } fro
 import type { ImageRecord } from "../image/store";
 import { containerDir, createContainerRecord, readState, removeContainerRecord, type ContainerState } from "../state/store";
 import { faultEnv, faultPoint } from "../fault";
+import { mark, renderTrace, startTrace, tracing } from "../trace";
 import { bootId, processStartTime } from "../state/proc";
 import { Attachment } from "../engine/attach";
 import { getWindowSize, isatty } from "../../ffi/tty";
@@ -45,6 +46,7 @@ export const runArgs = {
   "log-level": { type: "string", valueHint: "info", description: "error, warn, info, debug" },
   "log-format": { type: "string", valueHint: "text", description: "text or json" },
   ...securityArgs,
+  trace: { type: "string", valueHint: "[=json]", description: "After the container ends, print every kernel step of its start with its time (stderr; =json for tools)" },
 } as const;
 
 export default defineCommand({
@@ -52,6 +54,11 @@ export default defineCommand({
   args: { ...runArgs, command: { type: "positional", description: "COMMAND [ARG...]", required: true } },
   async run({ rawArgs }) {
     const { options, rest } = splitArgs(rawArgs, runArgs);
+    if (options.trace !== undefined) {
+      if (options.trace !== "" && options.trace !== "json" && options.trace !== "table") throw new UsageError(`invalid --trace "${options.trace}": table or json`);
+      startTrace("parent");
+      mark("Bun start-up and the command line", performance.timeOrigin);
+    }
     configureLog({ level: options["log-level"] as string, format: options["log-format"] as string });
     if (rest.length === 0) throw new UsageError(`"run" requires at least 1 argument: [IMAGE] COMMAND`);
     if (options.detach && options.tty) throw new UsageError("-d and -t cannot be combined: a detached container has no terminal to attach");
@@ -71,6 +78,7 @@ export default defineCommand({
     const outcome = options.detach ? await startDetached(state) : await runInForeground(state, spec, options.interactive === true);
     if (outcome.error) log().error(outcome.error);
     if (outcome.oomKilled) log().error(`container ${shortId(id)} was OOM-killed (memory limit ${options.memory})`);
+    if (tracing()) process.stderr.write(renderTrace(options.trace === "json" ? "json" : "table"));
     process.exitCode = outcome.exitCode;
   },
 });
@@ -111,6 +119,7 @@ function reserveContainer(id: string, options: OptionValues, rest: string[]) {
     },
     spec,
   );
+  (require("../events") as typeof import("../events")).emit("container", "create", { id: state.id, attributes: { image: state.image, name: state.name } });
   return { root, spec, volumes, state };
 }
 

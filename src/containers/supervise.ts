@@ -9,8 +9,10 @@ import type { Spec } from "../spec";
 import { startContainer, StartError, waitForExit, type StartedContainer, type StdioPlan } from "../engine/container";
 import { LogWriter } from "./logs";
 import { faultPoint } from "../fault";
+import { mark, now, step } from "../trace";
 import { settle, type Outcome } from "./lifecycle";
 import { prepareRootfs, releaseRootfs } from "./rootfs";
+import { containerActor, emit } from "../events";
 
 export type { Outcome };
 
@@ -30,7 +32,7 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   const selfCgroup = readFileSync("/proc/self/cgroup", "utf8");
   let started: StartedContainer;
   try {
-    prepareRootfs(state);
+    step("the container's root (an overlay mount, for an image or the default rootfs)", () => prepareRootfs(state));
     started = startContainer({ id: state.id, spec, stdio: opts.stdio, cgroup: { parent: state.cgroup.parent, selfCgroup } });
   } catch (e) {
     const { message, code } = e instanceof StartError ? e : new StartError((e as Error).message ?? String(e), 125);
@@ -49,15 +51,19 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
     monitorStartTime: processStartTime(process.pid),
     cgroup: { ...state.cgroup, selfCgroup },
   }));
+  emit("container", "start", containerActor(state));
   const logs = opts.logFile ? new LogWriter(opts.logFile) : undefined;
   const pumped = logs ? logs.pump(started.init.stdout, started.init.stderr) : Promise.resolve();
   opts.onStarted?.({ ok: true, pid: started.pid });
   opts.onRunning?.(started);
+  const running = now();
   const exit = await waitForExit(started);
+  mark("wait: the command runs until it exits", running, `exit ${exit.exitCode}`);
   await pumped;
   logs?.close();
+  emit("container", "die", containerActor(state, { exitCode: String(exit.exitCode) }));
   try {
-    settle(state, exit, started.cgroup);
+    step("teardown: cgroup, overlay, record", () => settle(state, exit, started.cgroup));
   } catch (e) {
     // The command's exit status is what the caller must get, even when it cannot be recorded
     // (a full disk beyond the container's reserve): say why, keep the status.

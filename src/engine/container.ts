@@ -12,6 +12,7 @@ import { decodeLines, encode, initFault, type InitOrders } from "../init/protoco
 import { runtimeRoot } from "../paths";
 import type { LinuxSeccomp, Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
+import { addEvents, mark, now, step, tracing } from "../trace";
 import { StartError } from "../errors";
 export { StartError };
 
@@ -59,11 +60,12 @@ export interface ContainerExit {
  */
 export function startContainer(opts: StartOptions): StartedContainer {
   const cgroup = openCgroup({ id: opts.id, ...opts.cgroup });
-  cgroup.create(opts.spec.linux.resources ?? {});
+  step(`cgroup v${cgroup.version}: mkdir ${cgroup.path} and write its limits`, () => cgroup.create(opts.spec.linux.resources ?? {}));
   try {
     // The init gets the compiled filter, not the profile: it only loads it (seccomp(2)).
     const { seccomp, ...linux } = opts.spec.linux;
-    const orders = { id: opts.id, spec: { ...opts.spec, linux }, execFifo: opts.execFifo, ...compiledSeccomp(seccomp) };
+    const filter = step("seccomp: the profile's BPF (compiled once, then read from the cache)", () => compiledSeccomp(seccomp));
+    const orders = { id: opts.id, spec: { ...opts.spec, linux }, execFifo: opts.execFifo, ...filter, ...(tracing() ? { trace: true } : {}) };
     const { init, terminal } = launchInit(opts.stdio, cgroup, orders, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal);
     return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
@@ -94,7 +96,7 @@ export interface Launched {
 /** Runs a process in a running container: its namespaces, its cgroup, its root. */
 export function execInContainer(opts: ExecOptions): Launched {
   const joined = opts.namespaces.filter((t) => t !== "pid").map((type) => ({ type, path: `/proc/${opts.pid}/ns/${NAMESPACES[type].file}` }));
-  const orders = { exec: { process: opts.process, namespaces: joined, ...compiledSeccomp(opts.seccomp) } };
+  const orders = { exec: { process: opts.process, namespaces: joined, ...compiledSeccomp(opts.seccomp), ...(tracing() ? { trace: true } : {}) } };
   return launchInit(opts.stdio, opts.cgroup, orders, `/proc/${opts.pid}/ns/pid`, "exec", opts.onTerminal);
 }
 
@@ -117,19 +119,25 @@ function compiledSeccomp(seccomp: LinuxSeccomp | undefined): { seccomp?: string;
 function launchInit(
   stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec", onTerminal?: (master: number) => void,
 ): Launched {
+  // Into the cgroup before the orders are read, so that limits hold from the first step of the
+  // container. Moving a whole Bun process (all its threads, cgroup.procs) takes the kernel's
+  // threadgroup lock for writing — an RCU grace period, and Bun's own start-up, which creates
+  // threads, waits on it: measured 11-18 ms here. On v1 the init's thread joins by itself instead
+  // (`0` into each `tasks`: one thread, no threadgroup lock; ~2 ms); its other threads end at execve.
+  const selfJoin = cgroup.selfJoinFiles();
   const init = withChildNamespace(
     "pid",
-    () => Bun.spawn(selfCommand("init"), { stdio: [...stdio, "pipe"], env: CLEAN_ENV }),
+    () => step("spawn `mydocker init` (Bun.spawn: vfork + exec)", () => Bun.spawn(selfCommand("init", ...(selfJoin ?? [])), { stdio: [...stdio, "pipe"], env: CLEAN_ENV })),
     pidNamespace,
   ) as StartedContainer["init"];
   const ordersFd = init.stdio[3] as unknown as number;
   try {
     setBlocking(ordersFd);
-    // The init waits on fd 3 for its orders, sent only once it is in the cgroup: limits hold
-    // from its first instruction.
-    cgroup.addProcess(init.pid);
+    if (!selfJoin) step(`cgroup: move the init (pid ${init.pid}) in`, () => cgroup.addProcess(init.pid));
     sendOrders(ordersFd, orders);
+    const waiting = now();
     const { failure, terminal } = awaitInit(ordersFd, until, onTerminal);
+    mark(`wait: the init makes the container${until === "ready" ? " and parks" : " and execs the command"}`, waiting);
     if (failure) {
       if (terminal !== undefined) closeSync(terminal);
       throw new StartError(failure.error, failure.code);
@@ -182,6 +190,7 @@ function awaitInit(fd: number, until: "exec" | "ready", onTerminal?: (master: nu
   let text = "";
   let terminal: number | undefined;
   let reached = false;
+  let traced = false;
   for (;;) {
     let msg;
     try {
@@ -202,6 +211,7 @@ function awaitInit(fd: number, until: "exec" | "ready", onTerminal?: (master: nu
     if (msg.data.length === 0) break;
     text += msg.data.toString();
     const messages = decodeLines(text.slice(0, text.lastIndexOf("\n") + 1));
+    for (const m of messages) if ((m.type === "exec" || m.type === "error") && m.trace && !traced) (traced = true), addEvents(m.trace);
     const error = messages.find((m) => m.type === "error");
     if (error?.type === "error") return { failure: { error: error.error, code: error.code }, terminal };
     reached = messages.some((m) => m.type === until);

@@ -24,6 +24,7 @@ import { sysctlNamespace } from "../security/sysctl";
 import { parseMountOptions } from "./options";
 import { resolveUser } from "./user";
 import { encode, ORDERS_FD, type CreateOrders, type ExecOrders, type InitOrders } from "./protocol";
+import { mark, now, startTrace, step, traceEvents, tracing } from "../trace";
 
 /** Exit codes of docker run: 125 runtime error, 126 cannot execute, 127 not found. */
 class InitError extends Error {
@@ -50,6 +51,15 @@ export function main(): never {
   } catch (e) {
     return fail(e);
   }
+  // The cgroup first (v1: the runtime names each hierarchy's `tasks` file on the command line):
+  // everything the init does for the container happens inside its limits.
+  const firstLine = now();
+  try {
+    for (const tasks of process.argv.slice(3)) writeFileSync(tasks, "0");
+  } catch (e) {
+    return fail(new InitError(`init: join the container's cgroup: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+  }
+  const waited = now();
   const text = readOrders();
   // No orders at all: the runtime died before it sent them. Nobody is listening; say nothing.
   if (text === "") process.exit(125);
@@ -58,6 +68,12 @@ export function main(): never {
     orders = JSON.parse(text) as InitOrders;
   } catch (e) {
     return fail(new InitError(`init: cannot read orders on fd 3: ${(e as Error).message}`));
+  }
+  if ("exec" in orders ? orders.exec.trace : orders.trace) {
+    startTrace("init");
+    mark("Bun start-up (process start to the init's first line)", performance.timeOrigin, "", firstLine);
+    if (process.argv.length > 3) mark(`cgroup v1: the init's thread joins by itself (write 0 to ${process.argv.length - 3} tasks files)`, firstLine, "", waited);
+    mark("wait: orders on fd 3", waited);
   }
   try {
     if ("exec" in orders) {
@@ -142,7 +158,7 @@ function startContainer({ spec, seccomp, seccompFlags, execFifo }: CreateOrders)
   // `run -w` makes a missing directory, as docker does (before the root may turn read-only)
   mkdirSync(spec.process.cwd, { recursive: true, mode: 0o755 });
   // 7. Kernel parameters of the container's own namespaces, while /proc/sys is still writable.
-  for (const [key, value] of Object.entries(spec.linux.sysctl ?? {})) writeSysctl(key, value);
+  for (const [key, value] of Object.entries(spec.linux.sysctl ?? {})) step(`write /proc/sys/${key.replaceAll(".", "/")} = ${value}`, () => writeSysctl(key, value));
   // 8. What the command must not see or change: masked paths (an empty read-only tmpfs on a
   //    directory, /dev/null on a file), read-only paths, a read-only root.
   for (const path of spec.linux.maskedPaths ?? []) maskPath(path);
@@ -185,7 +201,7 @@ function becomeCommand(proc: Spec["process"], seccomp: { program?: string; flags
   chdir(proc.cwd); // first: a relative command path (`-w /bin ./ls`) is relative to it
   const user = proc.user ? userOf(proc.user) : undefined;
   const env = user && !proc.env.some((e) => e.startsWith("HOME=")) ? [...proc.env, `HOME=${user.home}`] : proc.env;
-  const path = lookPath(proc.args[0], env);
+  const path = step(`look up ${proc.args[0]} in PATH`, () => lookPath(proc.args[0], env));
   if (terminal !== undefined) becomeTerminalSession(terminal);
   umask(proc.user?.umask ?? 0o022);
   setCloexec(ORDERS_FD);
@@ -219,7 +235,7 @@ function becomeCommand(proc: Spec["process"], seccomp: { program?: string; flags
   if (filter && proc.noNewPrivileges) loadSeccompProgram(filter, seccomp.flags);
   fault("before-exec");
   // a failed execve is reported after this, as an error
-  if (parkedOn === undefined) writeSync(ORDERS_FD, encode({ type: "exec" }));
+  if (parkedOn === undefined) writeSync(ORDERS_FD, encode({ type: "exec", ...(tracing() ? { trace: traceEvents() } : {}) }));
   try {
     return execve(path, proc.args, env);
   } catch (e) {
@@ -447,7 +463,7 @@ function fail(e: unknown): never {
     process.exit(code);
   }
   try {
-    writeSync(ORDERS_FD, encode({ type: "error", error, code }));
+    writeSync(ORDERS_FD, encode({ type: "error", error, code, ...(tracing() ? { trace: traceEvents() } : {}) }));
     closeSync(ORDERS_FD);
   } catch {
     // the runtime is gone: nobody to tell

@@ -16,6 +16,7 @@
 // before `exec` or `error` means the init died before it reached the command (killed, or crashed).
 import type { NamespaceType } from "../../ffi/namespaces";
 import type { Spec } from "../spec";
+import type { TraceEvent } from "../trace";
 
 export const ORDERS_FD = 3;
 
@@ -30,6 +31,8 @@ export interface CreateOrders {
   execFifo?: string;
   /** test-only: the step at which the init kills itself (MYDOCKER_FAULT=init:STEP) */
   fault?: string;
+  /** --trace: record every step and send the record with `exec` (or `error`) */
+  trace?: boolean;
 }
 
 /** `exec`: the command, and the namespaces of the running container to join (/proc/PID/ns files). */
@@ -39,6 +42,7 @@ export interface ExecOrders {
   seccomp?: string;
   seccompFlags?: number;
   fault?: string;
+  trace?: boolean;
 }
 
 export type InitOrders = CreateOrders | { exec: ExecOrders };
@@ -47,8 +51,8 @@ export type InitOrders = CreateOrders | { exec: ExecOrders };
 export type InitMessage =
   | { type: "terminal" }
   | { type: "ready" }
-  | { type: "exec" }
-  | { type: "error"; error: string; code: number };
+  | { type: "exec"; trace?: TraceEvent[] }
+  | { type: "error"; error: string; code: number; trace?: TraceEvent[] };
 
 export const encode = (m: InitMessage | InitOrders): Buffer => Buffer.from(JSON.stringify(m) + "\n");
 
