@@ -1,6 +1,6 @@
 // Where mydocker keeps things. Each can be moved (tests give every run its own).
 import { realpathSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 /** The real path (mountinfo shows real paths; a root reached through a symlink must match them). */
 function real(path: string): string {
@@ -39,3 +39,9 @@ export function defaultRootfs(): string {
   const projectDir = compiled ? dirname(process.execPath) : resolve(import.meta.dir, "..");
   return resolve(projectDir, "rootfs");
 }
+
+/**
+ * A container's writable layer and overlay mount point (`upper/`, `work/`, `merged/`) under the
+ * data root. Here, not in src/image, so that a start does not load the image store to name it.
+ */
+export const containerLayerDir = (containerId: string) => join(dataRoot(), "containers", containerId);

@@ -10,14 +10,18 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, rmdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { mount, umount2, MNT_DETACH } from "../../ffi/mount";
-import { dataRoot } from "../paths";
+import { containerLayerDir, dataRoot } from "../paths";
 import { hexOf, store } from "./layout";
-import { layerDirs, type ImageRecord } from "./store";
+import type { ImageRecord } from "./store";
+
+// The image store is loaded only for containers on images (a start on the default rootfs
+// mounts an overlay too, and should not pay for it).
+const layerDirs = (image: ImageRecord) => (require("./store") as typeof import("./store")).layerDirs(image);
 
 // Mount data is limited to one page; stay safely below it.
 const MAX_DATA = 4000;
 
-export const containerLayerDir = (containerId: string) => join(store.containers(), containerId);
+export { containerLayerDir };
 
 /** Mounts the container's overlay (if it is not mounted yet) and returns the merged directory. */
 export function mountContainerRootfs(containerId: string, image: ImageRecord): string {
