@@ -34,6 +34,8 @@ export interface Cgroup {
    * src/engine/container.ts for why a thread joining by itself is much faster.
    */
   selfJoinFiles(): string[] | undefined;
+  /** v2: the directory a process can be born into (clone3 CLONE_INTO_CGROUP); undefined on v1 */
+  birthDir(): string | undefined;
   /** move a pid into the cgroup (every v1 hierarchy we use / the v2 dir) via cgroup.procs */
   addProcess(pid: number): void;
   /** true when the kernel OOM killer killed something in this cgroup */

@@ -166,6 +166,10 @@ export class CgroupV1 implements Cgroup {
     return this.hiers.map((h) => `${this.dir(h)}/tasks`);
   }
 
+  birthDir(): undefined {
+    return undefined; // CLONE_INTO_CGROUP is cgroup2's
+  }
+
   oomKilled(): boolean {
     const h = this.hier("memory");
     const text = h ? cgRead(`${this.dir(h)}/memory.oom_control`) : null;

@@ -130,7 +130,11 @@ export class CgroupV2 implements Cgroup {
   }
 
   selfJoinFiles(): undefined {
-    return undefined; // every thread of a process is in one cgroup (unless threaded): the parent moves it
+    return undefined; // every thread of a process is in one cgroup (unless threaded): it is born there
+  }
+
+  birthDir(): string {
+    return this.dir();
   }
 
   oomKilled(): boolean {
