@@ -14,6 +14,12 @@ const sym = libc({
   fgetxattr: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
   llistxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
   lgetxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  mkdirat: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  symlinkat: { args: [FFIType.ptr, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  unlinkat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  fchownat: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+  linkat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  mknodat: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
 });
 
 export const AT_FDCWD = -100;
@@ -24,12 +30,24 @@ export const O_DIRECTORY = C.O_DIRECTORY;
 export const O_NOFOLLOW = C.O_NOFOLLOW;
 export const O_NOCTTY = C.O_NOCTTY;
 export const O_PATH = 0o10000000;
+export const O_WRONLY = C.O_WRONLY;
+export const O_CREAT = C.O_CREAT;
+export const O_EXCL = C.O_EXCL;
+export const O_TRUNC = C.O_TRUNC;
+// <fcntl.h>
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+export const AT_EMPTY_PATH = 0x1000;
 export const O_CLOEXEC = 0o2000000;
 
 // <linux/openat2.h>
 export const RESOLVE_NO_MAGICLINKS = 0x02;
 export const RESOLVE_NO_SYMLINKS = 0x04;
 export const RESOLVE_BENEATH = 0x08;
+/** Resolve as if `dirfd` were `/` (chroot-like): "..", absolute paths and absolute symlinks stay inside. */
+export const RESOLVE_IN_ROOT = 0x10;
+/** A path inside a container's root: symlinks followed, but never out of the root; no /proc magic links. */
+export const RESOLVE_CONTAINED = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 /** No symlink of any kind, and nothing outside the starting directory ("..", absolute paths). */
 export const RESOLVE_CONFINED = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 
@@ -155,4 +173,44 @@ export function getXattr(target: number | Buffer, key: string): Buffer | undefin
     check(`getxattr ${key}`, got);
     return buf.subarray(0, got);
   }
+}
+
+// ---------------------------------------------------------------- creating relative to a directory fd
+// Each takes the directory's fd and ONE name in it: no path is looked up, so nothing that changes
+// under us (a running container's symlinks) can redirect the call; the caller resolved the
+// directory itself (openat2 with RESOLVE_IN_ROOT).
+
+/** openat(2) of `name` in `dirfd` with O_CREAT's `mode` (umask applies); O_CLOEXEC added. */
+export function openatCreate(dirfd: number, name: string | Buffer, flags: number, mode: number): number {
+  return check(`openat ${name}`, sym().openat(dirfd, pathBytes(name), flags | O_CLOEXEC, mode));
+}
+
+/** mkdirat(2). */
+export function mkdirat(dirfd: number, name: string | Buffer, mode: number): void {
+  check(`mkdirat ${name}`, sym().mkdirat(dirfd, pathBytes(name), mode));
+}
+
+/** symlinkat(2): `name` in `dirfd`, pointing at `target` (stored as is, never resolved here). */
+export function symlinkat(target: string, dirfd: number, name: string | Buffer): void {
+  check(`symlinkat ${name}`, sym().symlinkat(pathBytes(target), dirfd, pathBytes(name)));
+}
+
+/** unlinkat(2); with AT_REMOVEDIR, rmdir. */
+export function unlinkat(dirfd: number, name: string | Buffer, flags = 0): void {
+  check(`unlinkat ${name}`, sym().unlinkat(dirfd, pathBytes(name), flags));
+}
+
+/** fchownat(2); `name` "" with AT_EMPTY_PATH changes the fd itself. */
+export function fchownat(dirfd: number, name: string | Buffer, uid: number, gid: number, flags: number): void {
+  check(`fchownat ${name}`, sym().fchownat(dirfd, pathBytes(name), uid, gid, flags));
+}
+
+/** linkat(2); with AT_EMPTY_PATH and "" as the old name, a hard link to the file `oldDirfd` is open on. */
+export function linkat(oldDirfd: number, oldName: string | Buffer, newDirfd: number, newName: string | Buffer, flags: number): void {
+  check(`linkat ${newName}`, sym().linkat(oldDirfd, pathBytes(oldName), newDirfd, pathBytes(newName), flags));
+}
+
+/** mknodat(2) of a FIFO or device node (`mode` holds S_IF*; `dev` from makedev). */
+export function mknodat(dirfd: number, name: string | Buffer, mode: number, dev: bigint): void {
+  check(`mknodat ${name}`, sym().mknodat(dirfd, pathBytes(name), mode, dev));
 }

@@ -3,11 +3,18 @@
 // `No such container: web`. Callers add context in front; they never replace the reason.
 // (Failed libc calls are ffi/errno.ts's SyscallError, in the same shape: `pivot_root: EINVAL`.)
 
-/** The user asked for something wrong (a flag, a value, a state): nothing was done. */
+/** The user asked for something wrong (a flag, a value, a state): nothing was done. Exit 1. */
 export class UsageError extends Error {}
 
+/**
+ * A command line that does not parse: an unknown flag or command, a missing value, a wrong number
+ * of arguments, a --format that is no template. docker's CLI exits 125 for these, for every
+ * command; failures of the work itself exit 1 (`docker rm nosuch`).
+ */
+export class FlagError extends UsageError {}
+
 /** A value that does not parse (`--memory 10x`). */
-export class InvalidValue extends UsageError {}
+export class InvalidValue extends FlagError {}
 
 /** The state store refused (a name in use, a record that cannot be written). */
 export class StateError extends Error {}

@@ -2,8 +2,12 @@
 // argument, which passes through untouched (docker's rule: options stop at IMAGE/COMMAND, so in
 // `run sh -c "ls -la"` the `-c` and `-la` belong to sh). Option names come from citty's ArgsDef.
 import type { ArgsDef } from "citty";
-import { UsageError } from "../errors";
-export { UsageError };
+import { FlagError, UsageError } from "../errors";
+import { TemplateError } from "../format/template";
+export { FlagError, UsageError };
+
+/** Whether `e` is a usage error in docker's sense (exit 125). */
+export const isFlagError = (e: unknown): boolean => e instanceof FlagError || e instanceof TemplateError;
 
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
@@ -35,7 +39,7 @@ export function splitArgs(argv: string[], def: ArgsDef): Split {
   let i = 0;
   const valueFor = (flag: string, inline: string | undefined): string => {
     if (inline !== undefined) return inline;
-    if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: ${flag}`);
+    if (i + 1 >= argv.length) throw new FlagError(`flag needs an argument: ${flag}`);
     return argv[++i]!;
   };
   for (; i < argv.length; i++) {
@@ -56,15 +60,17 @@ export function splitArgs(argv: string[], def: ArgsDef): Split {
     const long = spelled.startsWith("--") ? spelled.slice(2) : spelled.length > 2 ? spelled.slice(1) : undefined;
     const longName = long !== undefined ? byName.get(long) : undefined;
     if (longName && (spelled.startsWith("--") || long!.length > 1)) {
-      set(longName, takesValue(longName) ? valueFor(spelled, inline) : parseBool(spelled, inline));
+      // a value that may be left out (`--trace`, `--trace=json`): its valueHint is "[=...]"
+      const optional = def[longName]!.valueHint?.startsWith("[=") && inline === undefined;
+      set(longName, optional ? "" : takesValue(longName) ? valueFor(spelled, inline) : parseBool(spelled, inline));
       continue;
     }
-    if (spelled.startsWith("--")) throw new UsageError(`unknown flag: ${spelled}`);
+    if (spelled.startsWith("--")) throw new FlagError(`unknown flag: ${spelled}`);
     // a cluster of short flags: -ti, -it, -m100m
     const cluster = arg.slice(1);
     for (let c = 0; c < cluster.length; c++) {
       const name = byName.get(cluster[c]!);
-      if (!name) throw new UsageError(`unknown shorthand flag: '${cluster[c]}' in ${arg}`);
+      if (!name) throw new FlagError(`unknown shorthand flag: '${cluster[c]}' in ${arg}`);
       if (takesValue(name)) {
         const tail = cluster.slice(c + 1).replace(/^=/, "");
         set(name, tail !== "" ? tail : valueFor(`-${cluster[c]}`, undefined));
@@ -79,5 +85,5 @@ export function splitArgs(argv: string[], def: ArgsDef): Split {
 function parseBool(flag: string, inline: string | undefined): boolean {
   if (inline === undefined || inline === "true") return true;
   if (inline === "false") return false;
-  throw new UsageError(`invalid boolean value "${inline}" for ${flag}`);
+  throw new FlagError(`invalid boolean value "${inline}" for ${flag}`);
 }

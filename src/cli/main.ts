@@ -1,14 +1,14 @@
 // mydocker's command table and dispatcher. Subcommands load lazily; each parses its own options
 // with splitArgs, so everything after a container's COMMAND stays untouched.
 import { defineCommand, renderUsage, type CommandDef } from "citty";
-import { splitArgs, UsageError } from "./argv";
+import { isFlagError, splitArgs, UsageError } from "./argv";
 import { InvalidValue } from "../units";
 import { configureLog, log } from "../log";
 import { setRoots } from "../paths";
 import { imageCommands } from "../commands/images";
 import { lifecycleCommands } from "../commands/lifecycle";
+import { VERSION } from "../version";
 
-const VERSION = "0.1.0";
 
 const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
   run: () => import("../commands/run").then((m) => m.default),
@@ -30,8 +30,12 @@ export const mainCommand = defineCommand({
   subCommands,
 });
 
-/** Exit status of errors: docker run (and create) use 125 so the command's own codes stay readable; the rest 1. */
-const exitCodeOfErrors = (command: string | undefined) => (command === "run" || command === "create" ? 125 : 1);
+/**
+ * Exit status of errors, as docker's CLI: 125 for a command line that does not parse, for every
+ * command (an unknown command itself exits 1, as docker's); run and create also use 125 for their own failures, so the container's codes stay
+ * readable; the other commands exit 1 when the work fails.
+ */
+const exitCodeOf = (e: unknown, command: string | undefined) => (isFlagError(e) || command === "run" || command === "create" ? 125 : 1);
 
 export async function main(argv: string[]): Promise<void> {
   let command: string | undefined;
@@ -50,7 +54,7 @@ export async function main(argv: string[]): Promise<void> {
     if (own.help) return void console.log(await renderUsage(cmd, mainCommand));
     await cmd.run!({ rawArgs: args, args: { _: [] } as any, cmd });
   } catch (e) {
-    fail(e, exitCodeOfErrors(command));
+    fail(e, exitCodeOf(e, command));
   }
 }
 

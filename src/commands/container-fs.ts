@@ -44,7 +44,9 @@ export const commit = defineCommand({
     const cgroup = openCgroup({ id: s.id, parent: s.cgroup.parent, selfCgroup: s.cgroup.selfCgroup });
     if (freeze) cgroup.setFrozen(true);
     try {
-      console.log(await imageModules().fs.commitContainer(s.id, image, positionals[1], `mydocker commit ${s.name}`));
+      const id = await imageModules().fs.commitContainer(s.id, image, positionals[1], `mydocker commit ${s.name}`);
+      (require("../events") as typeof import("../events")).emit("container", "commit", { id: s.id, attributes: { image: s.image, name: s.name, imageID: id } });
+      console.log(id);
     } finally {
       if (freeze) cgroup.setFrozen(false);
     }

@@ -1,7 +1,7 @@
 // `mydocker exec [-i] [-t] [-e K=V] [-w DIR] NAME COMMAND [ARG...]`: a process in all of a running
 // container's namespaces, its cgroup, its root and working directory, with its environment plus -e.
 import { defineCommand } from "citty";
-import { splitArgs, UsageError } from "../cli/argv";
+import { splitArgs, FlagError, UsageError } from "../cli/argv";
 import { openCgroup } from "../cgroups";
 import { execInContainer, StartError } from "../engine/container";
 import { findLive } from "../state/live";
@@ -26,13 +26,13 @@ export default defineCommand({
   args: { ...args, container: { type: "positional", required: true }, command: { type: "positional", required: true } },
   async run({ rawArgs }) {
     const { options, rest } = splitArgs(rawArgs, args);
-    if (rest.length < 2) throw new UsageError(`"exec" requires at least 2 arguments: CONTAINER COMMAND [ARG...]`);
+    if (rest.length < 2) throw new FlagError(`"exec" requires at least 2 arguments: CONTAINER COMMAND [ARG...]`);
     const [ref, ...command] = rest as [string, ...string[]];
     const s = findLive(ref);
     if (s.status === "paused") throw new UsageError(`container ${ref} is paused: unpause it first`);
     if (s.status !== "running") throw new UsageError(`container ${ref} is not running`);
     const workdir = options.workdir as string | undefined;
-    if (workdir !== undefined && !workdir.startsWith("/")) throw new UsageError(`invalid --workdir "${workdir}": must be an absolute path`);
+    if (workdir !== undefined && !workdir.startsWith("/")) throw new FlagError(`invalid --workdir "${workdir}": must be an absolute path`);
     const spec = readConfig(s.id);
     const env = new Map(spec.process.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv]));
     for (const kv of resolveEnv((options.env as string[] | undefined) ?? [])) env.set(kv.slice(0, kv.indexOf("=")), kv);
@@ -43,7 +43,7 @@ export default defineCommand({
     const proc = { ...spec.process, args: command, env: [...env.values()], cwd: workdir ?? spec.process.cwd, terminal: options.tty === true };
     const user = options.user as string | undefined;
     if (user !== undefined) {
-      if (!/^[^:\s]+(:[^:\s]+)?$/.test(user)) throw new UsageError(`invalid --user "${user}": expected USER[:GROUP]`);
+      if (!/^[^:\s]+(:[^:\s]+)?$/.test(user)) throw new FlagError(`invalid --user "${user}": expected USER[:GROUP]`);
       proc.user = { uid: 0, gid: 0, name: user };
       const bounding = spec.process.capabilities?.bounding;
       if (bounding) proc.capabilities = capabilitySets(bounding, isRootUser(user));

@@ -11,4 +11,6 @@ export const imageCommands: Record<string, () => Promise<CommandDef<any>>> = {
   diff: () => import("./container-fs").then((m) => m.diff),
   commit: () => import("./container-fs").then((m) => m.commit),
   export: () => import("./container-fs").then((m) => m.exportFs),
+  history: () => import("./history").then((m) => m.default),
+  image: () => import("./prune").then((m) => m.imageGroup),
 };

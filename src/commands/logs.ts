@@ -1,6 +1,6 @@
 // `mydocker logs [-f] [--tail N] [-t] NAME`: what a detached container wrote, stdout and stderr in order.
 import { defineCommand } from "citty";
-import { UsageError } from "../cli/argv";
+import { FlagError, UsageError } from "../cli/argv";
 import { readLogEntries, type LogEntry } from "../containers/logs";
 import { findLive, monitorAlive } from "../state/live";
 import { logPath, readState } from "../state/store";
@@ -20,7 +20,7 @@ export default defineCommand({
     const state = findLive(positionals[0]!);
     if (!state.detached) throw new UsageError(`container ${state.name} was not started with -d: its output went to the terminal`);
     const tail = options.tail === undefined || options.tail === "all" ? Infinity : Number(options.tail);
-    if (!(tail >= 0)) throw new UsageError(`invalid --tail "${options.tail}": expected a number or "all"`);
+    if (!(tail >= 0)) throw new FlagError(`invalid --tail "${options.tail}": expected a number or "all"`);
     const print = (e: LogEntry) => (e.stream === "stdout" ? process.stdout : process.stderr).write(options.timestamps ? `${e.time} ${e.log}` : e.log);
     let { entries, next } = readLogEntries(logPath(state.id));
     entries.slice(Math.max(0, entries.length - tail)).forEach(print);

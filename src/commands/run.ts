@@ -8,12 +8,12 @@ import { newContainerId, shortId } from "../ids";
 import { buildSpec, type Spec } from "../spec";
 import { parseCpus, parseCpuset, parseInteger, parseMemory } from "../units";
 import { configureLog, log } from "../log";
-import { dataRoot, defaultRootfs, runtimeRoot } from "../paths";
+import { containerLayerDir, dataRoot, defaultRootfs, runtimeRoot } from "../paths";
 import { createVolumeSources, parseTmpfsSpec, parseVolumeSpec, volumeMount } from "../volumes";
 import type { ImageRecord } from "../image/store";
 import { containerDir, createContainerRecord, readState, removeContainerRecord, type ContainerState } from "../state/store";
 import { faultEnv, faultPoint } from "../fault";
-import { mark, renderTrace, startTrace, tracing } from "../trace";
+import { mark, renderTrace, startTrace, step, tracing } from "../trace";
 import { bootId, processStartTime } from "../state/proc";
 import { Attachment } from "../engine/attach";
 import { getWindowSize, isatty } from "../../ffi/tty";
@@ -94,10 +94,10 @@ const couldBeImage = (o: OptionValues, word: string) => o.rootfs === undefined &
 
 /** Chooses the root, builds the config and records the container (the name is reserved). */
 function reserveContainer(id: string, options: OptionValues, rest: string[]) {
-  const root = chooseRoot(id, options, rest);
-  const spec = specFromOptions(id, options, root);
+  const root = step("choose the root (an image, or a rootfs directory)", () => chooseRoot(id, options, rest));
+  const spec = step("docker's flags and defaults -> the OCI config (seccomp profile included)", () => specFromOptions(id, options, root));
   const volumes = ((options.volume as string[] | undefined) ?? []).map(parseVolumeSpec);
-  const state = createContainerRecord(
+  const state = step("record the container (name reserved, config.json, state.json)", () => createContainerRecord(
     {
       id,
       name: options.name as string | undefined,
@@ -118,7 +118,7 @@ function reserveContainer(id: string, options: OptionValues, rest: string[]) {
       monitorStartTime: processStartTime(process.pid),
     },
     spec,
-  );
+  ));
   (require("../events") as typeof import("../events")).emit("container", "create", { id: state.id, attributes: { image: state.image, name: state.name } });
   return { root, spec, volumes, state };
 }
@@ -204,7 +204,6 @@ function chooseRoot(id: string, o: OptionValues, words: string[]): Root {
     const { Entrypoint = [], Cmd = [] } = image.config;
     const command = [...Entrypoint, ...(rest.length ? rest : Cmd)];
     if (command.length === 0) throw new UsageError(`no command: image ${first} has no Cmd or Entrypoint; give one after the image`);
-    const { containerLayerDir } = require("../image/overlay") as typeof import("../image/overlay");
     return { rootfs: `${containerLayerDir(id)}/merged`, command, image, ref: first };
   }
   if (o.rootfs === "") throw new UsageError("invalid --rootfs: empty path");
@@ -215,7 +214,6 @@ function chooseRoot(id: string, o: OptionValues, words: string[]): Root {
   if (o.rootfs !== undefined) return { rootfs, command: words }; // used in place, as runc uses a bundle's root
   // The default rootfs is shared by every container (and is what `make rootfs` imports as
   // busybox:latest): it stays pristine under a writable layer of the container's own.
-  const { containerLayerDir } = require("../image/overlay") as typeof import("../image/overlay");
   return { rootfs: `${containerLayerDir(id)}/merged`, command: words, lower: realpathSync(rootfs) };
 }
 

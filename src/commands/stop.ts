@@ -1,12 +1,13 @@
 // `mydocker stop [-t SECONDS] NAME...` and `mydocker kill [-s SIGNAL] NAME...`.
 import { defineCommand } from "citty";
-import { UsageError } from "../cli/argv";
+import { FlagError, UsageError } from "../cli/argv";
 import { openCgroup } from "../cgroups";
 import { findLive, initAlive, monitorAlive, waitFor } from "../state/live";
 import { signalProcess } from "../state/proc";
 import { readState, type ContainerState } from "../state/store";
 import { finishOrphan } from "../containers/lifecycle";
 import { parseCommand } from "./args";
+import { containerActor, emit } from "../events";
 
 const isUp = (s: ContainerState | undefined) => !!s && (s.status === "running" || s.status === "paused");
 
@@ -17,12 +18,15 @@ const isUp = (s: ContainerState | undefined) => !!s && (s.status === "running" |
 export async function stopContainer(s: ContainerState, graceSeconds: number): Promise<void> {
   if (!isUp(s)) return;
   if (s.status === "paused") thaw(s); // a frozen process acts on no signal until thawed
+  emit("container", "kill", containerActor(s, { signal: "15" }));
   signalProcess(s.pid, s.pidStartTime, "SIGTERM");
   if (!(await waitFor(s.id, (now) => !now || !initAlive(now), graceSeconds * 1000))) {
+    emit("container", "kill", containerActor(s, { signal: "9" }));
     signalProcess(s.pid, s.pidStartTime, "SIGKILL");
     await waitFor(s.id, (now) => !now || !initAlive(now), 10_000);
   }
   await settle(s);
+  emit("container", "stop", containerActor(s));
 }
 
 /** After PID 1 is gone: let the monitor record the exit, or do its work if it is dead. */
@@ -44,7 +48,7 @@ export const stop = defineCommand({
   async run({ rawArgs }) {
     const { options, positionals } = parseCommand("stop", rawArgs, stopArgs, 1, "CONTAINER...");
     const grace = options.time === undefined ? 10 : Number(options.time);
-    if (!(grace >= 0)) throw new UsageError(`invalid --time "${options.time}": expected seconds`);
+    if (!(grace >= 0)) throw new FlagError(`invalid --time "${options.time}": expected seconds`);
     for (const ref of positionals) {
       await stopContainer(findLive(ref), grace);
       console.log(ref);
@@ -57,11 +61,11 @@ const killArgs = { signal: { type: "string", alias: "s", valueHint: "KILL", desc
 /** `KILL`, `SIGKILL`, `9` -> a signal Node accepts. */
 export function parseSignal(text: string): NodeJS.Signals | number {
   if (/^\d+$/.test(text)) {
-    if (Number(text) < 1 || Number(text) > 64) throw new UsageError(`invalid signal "${text}": signals are 1 to 64`);
+    if (Number(text) < 1 || Number(text) > 64) throw new FlagError(`invalid signal "${text}": signals are 1 to 64`);
     return Number(text);
   }
   const name = (text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals;
-  if (!(name in require("node:os").constants.signals)) throw new UsageError(`invalid signal "${text}"`);
+  if (!(name in require("node:os").constants.signals)) throw new FlagError(`invalid signal "${text}"`);
   return name;
 }
 
@@ -75,6 +79,7 @@ export const kill = defineCommand({
       const s = findLive(ref);
       if (!isUp(s)) throw new UsageError(`container ${ref} is not running`);
       if (!signalProcess(s.pid, s.pidStartTime, signal)) throw new UsageError(`container ${ref} is not running`);
+      emit("container", "kill", containerActor(s, { signal: String(typeof signal === "number" ? signal : require("node:os").constants.signals[signal]) }));
       console.log(ref);
     }
   },

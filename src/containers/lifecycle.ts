@@ -9,6 +9,7 @@ import { teardown } from "../engine/container";
 import { UsageError } from "../errors";
 import { readState, removeContainerRecord, updateState, withContainerLock, type ContainerState } from "../state/store";
 import { deleteRootfs, releaseRootfs } from "./rootfs";
+import { containerActor, emit } from "../events";
 
 export interface Outcome {
   exitCode: number;
@@ -31,7 +32,7 @@ export function settle(state: ContainerState, outcome: Outcome, cgroup = cgroupO
       oomKilled: outcome.oomKilled,
       error: outcome.error ?? problem,
       finished: new Date().toISOString(),
-    }));
+    }), true);
   });
 }
 
@@ -46,7 +47,7 @@ export function finishOrphan(state: ContainerState): void {
     if (!now || now.status === "exited") return;
     const problem = releaseHost(now, cgroupOf(now));
     if (now.autoRemove && !problem) return removeEverything(now);
-    updateState(state.id, () => ({ status: "exited", exitCode: null, error: problem, finished: new Date().toISOString() }));
+    updateState(state.id, () => ({ status: "exited", exitCode: null, error: problem, finished: new Date().toISOString() }), true);
   });
 }
 
@@ -85,6 +86,7 @@ export function removeDead(s: ContainerState, force: boolean): void {
     }
     if (problems.length) throw new UsageError(`cannot remove container ${label}: teardown: ${problems.join("; ")}`);
     removeContainerRecord(s.id);
+    emit("container", "destroy", containerActor(s));
   });
 }
 
@@ -104,7 +106,9 @@ function releaseHost(state: ContainerState, cgroup: Cgroup): string | undefined 
 /** Its writable layer, then its state, config and logs. */
 function removeEverything(state: ContainerState): void {
   deleteRootfs(state);
+  const named = readState(state.id) ?? state; // its name now (renamed since the caller read it)
   removeContainerRecord(state.id);
+  emit("container", "destroy", containerActor(named));
 }
 
 function runningIn(cgroup: { pids(): number[] }): boolean {

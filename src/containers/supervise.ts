@@ -4,7 +4,7 @@
 // gets a `mydocker monitor` process of its own.
 import { readFileSync } from "node:fs";
 import { processStartTime } from "../state/proc";
-import { updateState, type ContainerState } from "../state/store";
+import { readState, updateState, type ContainerState } from "../state/store";
 import type { Spec } from "../spec";
 import { startContainer, StartError, waitForExit, type StartedContainer, type StdioPlan } from "../engine/container";
 import { LogWriter } from "./logs";
@@ -42,15 +42,26 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
     return { exitCode: code, oomKilled: false, error: message };
   }
   faultPoint("supervise:after-start");
-  updateState(state.id, () => ({
-    status: "running",
-    pid: started.pid,
-    pidStartTime: processStartTime(started.pid),
-    started: new Date().toISOString(),
-    monitorPid: process.pid,
-    monitorStartTime: processStartTime(process.pid),
-    cgroup: { ...state.cgroup, selfCgroup },
-  }));
+  try {
+    updateState(state.id, () => ({
+      status: "running",
+      pid: started.pid,
+      pidStartTime: processStartTime(started.pid),
+      started: new Date().toISOString(),
+      monitorPid: process.pid,
+      monitorStartTime: processStartTime(process.pid),
+      cgroup: { ...state.cgroup, selfCgroup },
+    }));
+  } catch (e) {
+    // A container that cannot be recorded as running is not left running unrecorded: end it,
+    // and record that (with the space its start set aside).
+    const message = `cannot record that the container runs: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    started.init.kill("SIGKILL");
+    await started.init.exited;
+    settle(state, { exitCode: 125, oomKilled: false, error: message }, started.cgroup);
+    opts.onStarted?.({ ok: false, error: message, code: 125 });
+    return { exitCode: 125, oomKilled: false, error: message };
+  }
   emit("container", "start", containerActor(state));
   const logs = opts.logFile ? new LogWriter(opts.logFile) : undefined;
   const pumped = logs ? logs.pump(started.init.stdout, started.init.stderr) : Promise.resolve();
@@ -61,7 +72,7 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   mark("wait: the command runs until it exits", running, `exit ${exit.exitCode}`);
   await pumped;
   logs?.close();
-  emit("container", "die", containerActor(state, { exitCode: String(exit.exitCode) }));
+  emit("container", "die", containerActor(readState(state.id) ?? state, { exitCode: String(exit.exitCode) })); // its name now (a rename)
   try {
     step("teardown: cgroup, overlay, record", () => settle(state, exit, started.cgroup));
   } catch (e) {

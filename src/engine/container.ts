@@ -9,7 +9,7 @@ import { setBlocking } from "../../ffi/process";
 import { recvMessage } from "../../ffi/socket";
 import { openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
 import { decodeLines, encode, initFault, type InitOrders } from "../init/protocol";
-import { runtimeRoot } from "../paths";
+import { dataRoot } from "../paths";
 import type { LinuxSeccomp, Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
 import { addEvents, mark, now, step, tracing } from "../trace";
@@ -105,7 +105,7 @@ function compiledSeccomp(seccomp: LinuxSeccomp | undefined): { seccomp?: string;
   if (!seccomp) return {};
   const { seccompProgram, seccompLoadFlags } = require("../security/seccomp") as typeof import("../security/seccomp");
   try {
-    return { seccomp: seccompProgram(seccomp, join(runtimeRoot(), "seccomp")).toString("base64"), seccompFlags: seccompLoadFlags(seccomp) };
+    return { seccomp: seccompProgram(seccomp, join(dataRoot(), "seccomp")).toString("base64"), seccompFlags: seccompLoadFlags(seccomp) };
   } catch (e) {
     throw new StartError((e as Error).message, 125);
   }

@@ -79,10 +79,11 @@ export function withContainerLock<T>(id: string, fn: () => T): T {
   return withFileLock(join(containerDir(id), ".lock"), fn);
 }
 
-function writeAtomic(path: string, data: string): void {
+function writeAtomic(path: string, data: string, useReserve = false): void {
   try {
     writeFileAtomic(path, data);
   } catch (e) {
+    if (!useReserve) throw e;
     // A full disk: give back the container's reserve (made at its start) and write again, so
     // that its exit is recorded whatever filled the disk meanwhile.
     if ((e as NodeJS.ErrnoException).code !== "ENOSPC" || !releaseReserve(join(path, ".."))) throw e;
@@ -318,13 +319,17 @@ function sweepUnfinished(): void {
   }
 }
 
-/** Read-modify-write of state.json under the lock. Returns the new state, or undefined if it is gone. */
-export function updateState(id: string, change: (s: ContainerState) => Partial<ContainerState>): ContainerState | undefined {
+/**
+ * Read-modify-write of state.json under the lock. Returns the new state, or undefined if it is
+ * gone. `final`: the record of how the container ended, which may use the space its start set
+ * aside (a full disk never loses an exit status); any other write on a full disk fails.
+ */
+export function updateState(id: string, change: (s: ContainerState) => Partial<ContainerState>, final = false): ContainerState | undefined {
   return withLock(() => {
     const current = readState(id);
     if (!current) return undefined;
     const next = { ...current, ...change(current) };
-    writeAtomic(statePath(id), JSON.stringify(next, null, 2));
+    writeAtomic(statePath(id), JSON.stringify(next, null, 2), final);
     return next;
   });
 }

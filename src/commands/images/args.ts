@@ -1,7 +1,7 @@
 // Options may come before, between or after the positional arguments of the image commands
 // (`rmi IMAGE -f`, as docker allows); each stretch is split by splitArgs. After "--" all is positional.
 import type { ArgsDef } from "citty";
-import { splitArgs, UsageError, type OptionValues } from "../../cli/argv";
+import { FlagError, splitArgs, type OptionValues } from "../../cli/argv";
 
 export function parseArgs(rawArgs: string[], def: ArgsDef): { options: OptionValues; positionals: string[] } {
   const options: OptionValues = {};
@@ -27,5 +27,5 @@ export function parseArgs(rawArgs: string[], def: ArgsDef): { options: OptionVal
 export function expectCount(command: string, usage: string, got: string[], min: number, max = Infinity): void {
   if (got.length >= min && got.length <= max) return;
   const what = min === max ? `exactly ${min}` : got.length < min ? `at least ${min}` : `at most ${max}`;
-  throw new UsageError(`"${command}" requires ${what} argument${(got.length < min ? min : max) === 1 ? "" : "s"}: ${usage}`);
+  throw new FlagError(`"${command}" requires ${what} argument${(got.length < min ? min : max) === 1 ? "" : "s"}: ${usage}`);
 }

@@ -1,17 +1,20 @@
 // `mydocker images [OPTIONS] [REPOSITORY[:TAG]]`: docker's table (REPOSITORY, TAG, IMAGE ID,
-// CREATED, SIZE), ids only with -q, one JSON object per line with --format json, or a
-// {{.Field}} template.
+// CREATED, SIZE), ids only with -q, one JSON object per line with --format json, or a Go
+// template (format/template.ts); --filter dangling, label, reference, before, since.
 import { defineCommand } from "citty";
-import { UsageError } from "../../cli/argv";
-import { humanDuration, humanSize, table } from "../../format";
+import { FlagError } from "../../cli/argv";
+import { formatRows, goTime, humanDuration, humanSize } from "../../format";
 import { parseReference } from "../../image/reference";
-import { listImages, type ImageRecord } from "../../image/store";
+import { imageConfigBytes, listImages, resolveImage, type ImageRecord } from "../../image/store";
+import { labelMatches, parseFilters } from "../filters";
 import { parseArgs, expectCount } from "./args";
 
 const imagesArgs = {
   quiet: { type: "boolean", alias: "q", description: "Only show image IDs" },
   all: { type: "boolean", alias: "a", description: "Show all images (there are no intermediate ones)" },
   "no-trunc": { type: "boolean", description: "Don't truncate output" },
+  digests: { type: "boolean", description: "Show digests" },
+  filter: { type: "string", alias: "f", valueHint: "KEY=VALUE...", description: "dangling=true|false, label=KEY[=VALUE], reference=PATTERN, before=IMAGE, since=IMAGE" },
   format: { type: "string", description: "table, json, or a template such as '{{.Repository}}:{{.Tag}}'" },
 } as const;
 
@@ -25,7 +28,7 @@ interface Row {
   image: ImageRecord;
 }
 
-const HEADERS: Record<string, string> = { Repository: "REPOSITORY", Tag: "TAG", ID: "IMAGE ID", CreatedSince: "CREATED", CreatedAt: "CREATED AT", Size: "SIZE", Digest: "DIGEST" };
+const HEADERS: Record<string, string> = { Repository: "REPOSITORY", Tag: "TAG", ID: "IMAGE ID", CreatedSince: "CREATED", CreatedAt: "CREATED AT", Size: "SIZE", Digest: "DIGEST", Containers: "CONTAINERS", SharedSize: "SHARED SIZE", UniqueSize: "UNIQUE SIZE", VirtualSize: "VIRTUAL SIZE" };
 
 export default defineCommand({
   meta: { name: "images", description: "List images" },
@@ -33,31 +36,62 @@ export default defineCommand({
   async run({ rawArgs }) {
     const { options, positionals } = parseArgs(rawArgs, imagesArgs);
     expectCount("images", "[REPOSITORY[:TAG]]", positionals, 0, 1);
-    const rows = filter(toRows(listImages(), options["no-trunc"] === true), positionals[0]);
+    const images = listImages();
+    const keep = imageFilter(parseFilters([options.filter ?? []].flat() as string[], FILTER_KEYS), images);
+    const rows = filter(toRows(images.filter(keep), options["no-trunc"] === true), positionals[0]);
     if (options.quiet) {
       const seen = new Set<string>();
       for (const r of rows) if (!seen.has(r.ID) && seen.add(r.ID)) console.log(r.ID);
       return;
     }
     const format = (options.format as string | undefined) ?? "table";
-    if (format === "json" || format === "{{json .}}") {
-      for (const r of rows) console.log(JSON.stringify(jsonOf(r)));
-    } else if (format === "table") {
-      const out = table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows.map((r) => [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size]));
-      console.log(out);
-    } else {
-      const tableMode = format.startsWith("table ");
-      const tpl = (tableMode ? format.slice(6) : format).replace(/\\t/g, "\t").replace(/\\n/g, "\n");
-      const fields = [...tpl.matchAll(/\{\{\s*\.(\w+)\s*\}\}/g)].map((m) => m[1]!);
-      for (const f of fields) if (!(f in HEADERS)) throw new UsageError(`invalid --format: unknown field .${f} (use ${Object.keys(HEADERS).join(", ")})`);
-      const fill = (get: (f: string) => string) => tpl.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, f) => get(f));
-      if (tableMode) {
-        const cells = (get: (f: string) => string) => fill(get).split("\t");
-        console.log(table(cells((f) => HEADERS[f]!), rows.map((r) => cells((f) => valueOf(r, f)))));
-      } else for (const r of rows) console.log(fill((f) => valueOf(r, f)));
-    }
+    const defaultFormat = `table {{.Repository}}\t{{.Tag}}\t${options.digests ? "{{.Digest}}\t" : ""}{{.ID}}\t{{.CreatedSince}}\t{{.Size}}`;
+    const lines = formatRows(format === "{{json .}}" ? "json" : format, rows, { defaultFormat, headers: HEADERS, view: jsonOf, json: jsonOf });
+    if (lines.length) console.log(lines.join("\n"));
   },
 });
+
+const FILTER_KEYS = ["dangling", "label", "reference", "before", "since"];
+
+/** Image labels, from the image's config (`LABEL` in a Dockerfile). */
+export function imageLabels(image: ImageRecord): Record<string, string> {
+  try {
+    const cfg = JSON.parse(imageConfigBytes(image.id).toString("utf8")) as { config?: { Labels?: Record<string, string> | null } };
+    return { ...(cfg.config?.Labels ?? {}) };
+  } catch {
+    return {};
+  }
+}
+
+/** docker's reference filter: a glob (path.Match: * and ? within a path segment) on name or name:tag. */
+function globMatches(pattern: string, text: string): boolean {
+  const re = new RegExp("^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]") + "$");
+  return re.test(text);
+}
+
+function imageFilter(filters: Map<string, string[]>, images: ImageRecord[]): (image: ImageRecord) => boolean {
+  const created = (ref: string) => {
+    const image = resolveImage(ref);
+    if (!image) throw new FlagError(`No such image: ${ref}`);
+    return Date.parse(image.created);
+  };
+  const before = filters.get("before")?.map(created);
+  const since = filters.get("since")?.map(created);
+  for (const v of filters.get("dangling") ?? []) if (!["true", "false", "1", "0"].includes(v)) throw new FlagError(`invalid filter 'dangling=${v}': use true or false`);
+  void images;
+  const checks: Record<string, (image: ImageRecord, v: string) => boolean> = {
+    dangling: (image, v) => (image.repoTags.length === 0) === (v === "true" || v === "1"),
+    label: (image, v) => labelMatches(imageLabels(image), v),
+    reference: (image, v) =>
+      image.repoTags.some((t) => {
+        const { name, tag } = parseReference(t);
+        return globMatches(v, name) || globMatches(v, `${name}:${tag}`) || globMatches(v, t);
+      }),
+    before: (image) => before!.every((t) => Date.parse(image.created) < t),
+    since: (image) => since!.every((t) => Date.parse(image.created) > t),
+  };
+  return (image) => [...filters].every(([key, values]) => values.some((v) => checks[key]!(image, v)));
+}
 
 function toRows(images: ImageRecord[], noTrunc: boolean): Row[] {
   const now = Date.now();
@@ -85,13 +119,6 @@ function filter(rows: Row[], ref: string | undefined): Row[] {
   const hasTag = ref.lastIndexOf(":") > ref.lastIndexOf("/");
   const { name, tag } = parseReference(ref);
   return rows.filter((r) => r.Repository === name && (!hasTag || r.Tag === tag));
-}
-
-const valueOf = (r: Row, f: string): string => (f === "Digest" ? "<none>" : String((r as unknown as Record<string, unknown>)[f] ?? ""));
-
-/** Go's time.Time String(), as docker prints CreatedAt. */
-function goTime(d: Date): string {
-  return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC");
 }
 
 function jsonOf(r: Row) {

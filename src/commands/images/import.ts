@@ -20,6 +20,7 @@ export default defineCommand({
     expectCount("import", "FILE|DIR|- [REPOSITORY[:TAG]]", positionals, 1, 2);
     const config = applyChanges((options.change as string[] | undefined) ?? []);
     const r = await importImage({ source: positionals[0]!, reference: positionals[1], config, message: options.message as string | undefined });
+    (require("../../events") as typeof import("../../events")).emit("image", "import", { id: r.id, attributes: { name: positionals[1] ?? "" } });
     console.log(r.id);
   },
 });

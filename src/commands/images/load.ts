@@ -20,6 +20,7 @@ export default defineCommand({
     if (input === "-" && process.stdin.isTTY) throw new UsageError("requested load from stdin, but stdin is a terminal (use -i FILE)");
     if (options.quiet) setQuiet();
     for (const img of await loadImages(input)) {
+      (require("../../events") as typeof import("../../events")).emit("image", "load", { id: img.id, attributes: { name: img.tags[0] ?? img.id } });
       for (const m of img.moved) console.log(`The image ${m.tag} already exists, renaming the old one with ID ${m.from} to empty string`);
       if (img.tags.length === 0) console.log(`Loaded image ID: ${img.id}`);
       for (const t of img.tags) console.log(`Loaded image: ${t}`);

@@ -46,6 +46,7 @@ function removeImage(ref: string, force: boolean): void {
   if (byName && image.repoTags.length > 1) {
     removeTag(byName);
     console.log(`Untagged: ${byName}`);
+    (require("../../events") as typeof import("../../events")).emit("image", "untag", { id: image.id, attributes: { name: byName } });
     return;
   }
   if (!byName && image.repoTags.length > 1 && !force) {
@@ -61,6 +62,8 @@ function removeImage(ref: string, force: boolean): void {
     }
   });
   for (const t of image.repoTags) console.log(`Untagged: ${t}`);
+  for (const t of image.repoTags) (require("../../events") as typeof import("../../events")).emit("image", "untag", { id: image.id, attributes: { name: t } });
   console.log(`Deleted: ${image.id}`);
+  (require("../../events") as typeof import("../../events")).emit("image", "delete", { id: image.id, attributes: { name: image.repoTags[0] ?? image.id } });
   for (const l of layers) console.log(`Deleted: ${l}`);
 }

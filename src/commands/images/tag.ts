@@ -16,5 +16,6 @@ export default defineCommand({
     const target = normalizeReference(positionals[1]!);
     const image = requireImage(positionals[0]!);
     setTag(target, image.id);
+    (require("../../events") as typeof import("../../events")).emit("image", "tag", { id: image.id, attributes: { name: target } });
   },
 });

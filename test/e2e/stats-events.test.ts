@@ -1,0 +1,91 @@
+// `stats` from the container's cgroup (docker's columns, --no-stream, --format, -a) and `events`
+// (the events log: a full lifecycle in order, --since/--until, --filter, --format, following).
+import { describe, expect, test } from "bun:test";
+import { MYDOCKER, mydocker, ROOTFS, testEnv, checkHostAroundEachTest } from "./helpers";
+
+checkHostAroundEachTest();
+
+const env = { MYDOCKER_STATS_INTERVAL_MS: "300" };
+
+describe("stats", () => {
+  test("--no-stream: docker's columns, memory against the limit, PIDs and CPU of a busy container", async () => {
+    const id = (await mydocker(["run", "-d", "--name", "busy", "-m", "64m", "sh", "-c", "while :; do :; done & sleep 60"])).stdout.trim();
+    const r = await mydocker(["stats", "--no-stream", "busy"], { env });
+    expect(r.stderr).toBe("");
+    const [header, row] = r.stdout.trimEnd().split("\n");
+    expect(header).toMatch(/^CONTAINER ID {3}NAME {6}CPU % {5}MEM USAGE \/ LIMIT {3}MEM % {5}NET I\/O {3}BLOCK I\/O {3}PIDS$/);
+    const cells = row!.split(/ {3,}/);
+    expect(cells[0]).toBe(id.slice(0, 12));
+    expect(cells[1]).toBe("busy");
+    expect(Number(cells[2]!.replace("%", ""))).toBeGreaterThan(30); // one CPU spinning
+    expect(cells[3]).toMatch(/^[\d.]+(B|KiB|MiB) \/ 64MiB$/);
+    expect(cells[7]).toBe("2"); // the loop's subshell, and sleep (busybox sh execs its last command)
+  });
+
+  test("--format json and templates; -a shows stopped containers with no figures", async () => {
+    await mydocker(["run", "-d", "--name", "up", "sleep", "60"]);
+    await mydocker(["run", "--name", "down", "true"]);
+    const json = await mydocker(["stats", "--no-stream", "--format", "json", "up"], { env });
+    const o = JSON.parse(json.stdout);
+    expect(Object.keys(o).sort()).toEqual(["BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", "NetIO", "PIDs"]);
+    expect(o.PIDs).toBe("1");
+    const t = await mydocker(["stats", "--no-stream", "--format", "table {{.Name}}\t{{.PIDs}}"], { env });
+    expect(t.stdout).toBe("NAME      PIDS\nup        1\n");
+    const all = await mydocker(["stats", "-a", "--no-stream", "--format", "{{.Name}} {{.PIDs}}"], { env });
+    expect(all.stdout.split("\n").filter(Boolean).sort()).toEqual(["down --", "up 1"]);
+    const bad = await mydocker(["stats", "--no-stream", "--format", "{{.Nope}}", "up"], { env });
+    expect(bad.code).not.toBe(0);
+  });
+
+  test("streams until interrupted", async () => {
+    await mydocker(["run", "-d", "--name", "streamed", "sleep", "60"]);
+    const p = Bun.spawn([MYDOCKER, "stats", "--format", "{{.Name}}", "streamed"], { stdout: "pipe", env: { ...testEnv(), ...env } });
+    await Bun.sleep(800);
+    p.kill("SIGINT");
+    const out = await new Response(p.stdout).text();
+    expect(out.split("\n").filter((l) => l === "streamed").length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("events", () => {
+  test("a full lifecycle, in order, with --since/--until, --filter and --format", async () => {
+    const since = String(Date.now() / 1000);
+    await mydocker(["run", "-d", "--name", "ev", "sleep", "60"]);
+    await mydocker(["pause", "ev"]);
+    await mydocker(["unpause", "ev"]);
+    await mydocker(["rename", "ev", "ev2"]);
+    await mydocker(["stop", "-t", "0", "ev2"]); // PID 1 ignores SIGTERM: kill 15, then kill 9
+    await mydocker(["rm", "ev2"]);
+    const r = await mydocker(["events", "--since", since, "--until", "0s", "--filter", "type=container", "--format", "{{.Action}} {{.Actor.Attributes.name}}"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n").filter(Boolean)).toEqual(["create ev", "start ev", "pause ev", "unpause ev", "rename ev2", "kill ev2", "kill ev2", "die ev2", "stop ev2", "destroy ev2"]);
+    const text = await mydocker(["events", "--since", since, "--until", "0s", "--filter", "event=create", "--filter", "container=ev"]);
+    expect(text.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d) container create [0-9a-f]{64} \(image=\S+, name=ev\)\n$/);
+    const json = JSON.parse((await mydocker(["events", "--since", since, "--until", "0s", "--filter", "event=destroy", "--format", "json"])).stdout);
+    expect(json).toMatchObject({ Type: "container", Action: "destroy", scope: "local", Actor: { Attributes: { name: "ev2" } } });
+    expect(json.timeNano).toBeGreaterThan(Number(since) * 1e9);
+    // --until before the run: nothing of it
+    expect((await mydocker(["events", "--since", since, "--until", since, "--filter", "container=ev"])).stdout).toBe("");
+  });
+
+  test("image events (import, tag, untag, delete) arrive while `events` follows", async () => {
+    const p = Bun.spawn([MYDOCKER, "events", "--filter", "type=image", "--format", "{{.Action}} {{.Actor.Attributes.name}}"], { stdout: "pipe", env: testEnv() });
+    await Bun.sleep(300);
+    expect((await mydocker(["import", ROOTFS, "evimg:1"])).code).toBe(0);
+    expect((await mydocker(["tag", "evimg:1", "evimg:2"])).code).toBe(0);
+    expect((await mydocker(["rmi", "evimg:2"])).code).toBe(0);
+    expect((await mydocker(["rmi", "evimg:1"])).code).toBe(0);
+    await Bun.sleep(400);
+    p.kill("SIGINT");
+    const out = await new Response(p.stdout).text();
+    expect(out.split("\n").filter(Boolean)).toEqual(["import evimg:1", "tag evimg:2", "untag evimg:2", "untag evimg:1", "delete evimg:1"]);
+  });
+
+  test("bad times and filters are usage errors", async () => {
+    for (const args of [["--since", "yesterday"], ["--filter", "colour=red"]]) {
+      const r = await mydocker(["events", "--until", "0s", ...args]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+});
