@@ -2,17 +2,22 @@
 // HumanSize / HumanDuration), aligned tables, and --format (see format/template.ts).
 import { compileTemplate } from "./format/template";
 
-/** Decimal units with 3 significant digits: "4.26MB", "512B", "1.2kB". */
-export function humanSize(bytes: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
+/** `bytes` in the largest of `units` (each `base` times the one before) that keeps it >= 1. */
+function scaled(bytes: number, base: number, units: string[], digits: number): string {
   let v = bytes;
   let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
+  while (v >= base && i < units.length - 1) {
+    v /= base;
     i++;
   }
-  return `${Number(v.toPrecision(3))}${units[i]}`;
+  return `${Number(v.toPrecision(digits))}${units[i]}`;
 }
+
+/** go-units HumanSize: decimal units, 3 significant digits ("4.26MB", "512B", "1.2kB"). */
+export const humanSize = (bytes: number) => scaled(bytes, 1000, ["B", "kB", "MB", "GB", "TB", "PB"], 3);
+
+/** go-units BytesSize: binary units, 4 significant digits ("1.5MiB", "7.63GiB"). */
+export const bytesSize = (bytes: number) => scaled(bytes, 1024, ["B", "KiB", "MiB", "GiB", "TiB", "PiB"], 4);
 
 /** docker's units.HumanDuration: "Less than a second", "5 seconds", "About a minute", "3 hours" ... */
 export function humanDuration(ms: number): string {

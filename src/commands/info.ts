@@ -11,19 +11,11 @@ import { dataRoot, runtimeRoot } from "../paths";
 import { listLive } from "../state/live";
 import { VERSION } from "../version";
 import { parseCommand } from "./args";
+import { bytesSize } from "../format";
 
 const args = { format: { type: "string", alias: "f", valueHint: "TEMPLATE", description: "json, or a Go template ({{.CgroupVersion}})" } } as const;
 
-/** go-units BytesSize: binary units, 4 significant digits ("7.763GiB"). */
-export function bytesSize(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${Number(n.toPrecision(4))}${units[i]}`;
-}
+export { bytesSize };
 
 function osName(): string {
   try {

@@ -9,7 +9,7 @@ import { defineCommand } from "citty";
 import { openCgroup, type Cgroup } from "../cgroups";
 import { listLive, findLive } from "../state/live";
 import type { ContainerState } from "../state/store";
-import { formatRows, humanSize } from "../format";
+import { bytesSize, formatRows, humanSize } from "../format";
 import { parseCommand } from "./args";
 
 const statsArgs = {
@@ -133,17 +133,6 @@ export function sample(s: ContainerState, cg: Cgroup | undefined): Sample {
   return out;
 }
 
-/** go-units BytesSize: binary units, 4 significant digits ("1.5MiB", "7.63GiB"). */
-export function bytesSize(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${Number(v.toPrecision(4))}${units[i]}`;
-}
 
 /** One row, with docker's field names (`--format '{{.CPUPerc}}'`, `{{json .}}`). */
 export interface StatsRow {

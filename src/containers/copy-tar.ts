@@ -16,7 +16,7 @@ import {
   AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY, O_WRONLY,
   RESOLVE_CONFINED, RESOLVE_CONTAINED, fchownat, linkat, mkdirat, mknodat, openat2, openatCreate, readlinkat, symlinkat, unlinkat,
 } from "../../ffi/openat";
-import { walkTree } from "../image/fd-walk";
+import { typeOf, walkTree } from "../image/fd-walk";
 import type { EntryType, TarEntry, TarHandler } from "../image/tar";
 import { END_OF_ARCHIVE, padding, tarHeader } from "../image/tar-write";
 
@@ -58,16 +58,6 @@ export function statInRoot(rootFd: number, path: string, follow: boolean): Stats
   } finally {
     closeSync(fd);
   }
-}
-
-function typeOf(st: Stats): EntryType | "socket" {
-  if (st.isFile()) return "file";
-  if (st.isDirectory()) return "dir";
-  if (st.isSymbolicLink()) return "symlink";
-  if (st.isCharacterDevice()) return "char";
-  if (st.isBlockDevice()) return "block";
-  if (st.isFIFO()) return "fifo";
-  return "socket";
 }
 
 /**

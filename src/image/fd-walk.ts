@@ -184,7 +184,8 @@ function openOrGone<T>(open: () => T, codes = ["ENOENT"]): T | undefined {
   }
 }
 
-function typeOf(st: Stats): EntryType | "socket" {
+/** The kind of file a stat describes, in the tar writer's words. */
+export function typeOf(st: Stats): EntryType | "socket" {
   if (st.isFile()) return "file";
   if (st.isDirectory()) return "dir";
   if (st.isSymbolicLink()) return "symlink";

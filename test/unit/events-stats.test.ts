@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emit, eventLine, eventsPath, rotatedEventsPath, type EventMessage } from "../../src/events";
 import { eventText, matches, parseEventTime, parseFilters } from "../../src/commands/events";
-import { bytesSize, parseBlkioV1, parseIoStatV2, parseNetDev } from "../../src/commands/stats";
+import { parseBlkioV1, parseIoStatV2, parseNetDev } from "../../src/commands/stats";
+import { bytesSize } from "../../src/format";
 import { historyOf } from "../../src/commands/history";
 
 // the events log goes under $MYDOCKER_ROOT (setRoots would stay set for the other test files)
