@@ -90,8 +90,9 @@ describe("history", () => {
     expect(r.stderr).toBe("");
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^IMAGE {10}CREATED +CREATED BY +SIZE {6}COMMENT$/);
-    expect(lines[1]).toMatch(new RegExp(`^${id.slice(7, 19)} {3}.+ ago {3}mydocker commit hc {3,}2B$`));
-    expect(lines[2]).toMatch(/^<missing> {6}.+ ago {3}mydocker import \S+ {3,}[\d.]+[kM]B {3,}first import$/);
+    // columns are padded to their widest value ("1 second ago" vs "2 seconds ago")
+    expect(lines[1]).toMatch(new RegExp(`^${id.slice(7, 19)} {3}.+ ago {3,}mydocker commit hc {3,}2B$`));
+    expect(lines[2]).toMatch(/^<missing> {6}.+ ago {3,}mydocker import \S+ {3,}[\d.]+[kM]B {3,}first import$/);
     expect((await mydocker(["history", "-q", "--no-trunc", "h:2"])).stdout).toBe(`${id}\n<missing>\n`);
     const json = (await mydocker(["history", "--format", "json", "h:1"])).stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(Object.keys(json[0]).sort()).toEqual(["Comment", "CreatedAt", "CreatedBy", "CreatedSince", "ID", "Size"]);

@@ -132,8 +132,9 @@ describe("a full runtime root (a 64 KiB tmpfs as --root)", () => {
     try {
       expect((await md(["run", "-d", "--name", "a", "sleep", "30"])).code).toBe(0);
       // a foreground container that is running when the disk fills up
-      const fg = Bun.spawn([MYDOCKER, "--root", root, "run", "--name", "fg", "sh", "-c", "sleep 1; exit 3"], { stdout: "ignore", stderr: "pipe", env: testEnv() });
-      await Bun.sleep(300);
+      const fg = Bun.spawn([MYDOCKER, "--root", root, "run", "--name", "fg", "sh", "-c", "sleep 2; exit 3"], { stdout: "ignore", stderr: "pipe", env: testEnv() });
+      // recorded as running before the disk fills (a start that cannot be recorded fails: below)
+      for (let i = 0; i < 200 && !/Up .* fg\n/.test((await md(["ps"])).stdout); i++) await Bun.sleep(20);
       Bun.spawnSync(["dd", "if=/dev/zero", `of=${root}/filler`, "bs=1k", "count=200"]);
       expect(statfsSync(root).bavail).toBe(0);
       expect(await fg.exited).toBe(3);

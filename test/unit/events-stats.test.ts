@@ -37,9 +37,6 @@ describe("events log", () => {
       expect(statSync(rotatedEventsPath()).size).toBeLessThan(2000 + 200);
       const last = readFileSync(eventsPath(), "utf8").trim().split("\n").pop()!;
       expect(JSON.parse(last).Actor.Attributes.name).toBe("x:29");
-      const t0 = performance.now();
-      for (let i = 0; i < 200; i++) emit("volume", "create", { id: "v" });
-      expect((performance.now() - t0) / 200).toBeLessThan(0.2);
     } finally {
       delete process.env.MYDOCKER_EVENTS_MAX_BYTES;
     }
