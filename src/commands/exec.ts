@@ -11,6 +11,7 @@ import { resolveEnv } from "./run";
 import { Attachment } from "../engine/attach";
 import { isatty } from "../../ffi/tty";
 import { callerWindowSize } from "./run";
+import { mark, now, renderTrace, startTrace, tracing } from "../trace";
 import { capabilitySets, isRootUser } from "../security/capabilities";
 
 const args = {
@@ -19,6 +20,7 @@ const args = {
   env: { type: "string", alias: "e", valueHint: "KEY=VALUE...", description: "Set an environment variable (repeatable)" },
   workdir: { type: "string", alias: "w", description: "Working directory (default: the container's)" },
   user: { type: "string", alias: "u", valueHint: "USER[:GROUP]", description: "User name or uid (default: the container's)" },
+  trace: { type: "string", valueHint: "[=json]", description: "After the command ends, print every kernel step of the exec with its time (stderr)" },
 } as const;
 
 export default defineCommand({
@@ -26,6 +28,11 @@ export default defineCommand({
   args: { ...args, container: { type: "positional", required: true }, command: { type: "positional", required: true } },
   async run({ rawArgs }) {
     const { options, rest } = splitArgs(rawArgs, args);
+    if (options.trace !== undefined) {
+      if (!["", "json", "table"].includes(options.trace as string)) throw new FlagError(`invalid --trace "${options.trace}": table or json`);
+      startTrace("parent");
+      mark("Bun start-up and the command line", performance.timeOrigin);
+    }
     if (rest.length < 2) throw new FlagError(`"exec" requires at least 2 arguments: CONTAINER COMMAND [ARG...]`);
     const [ref, ...command] = rest as [string, ...string[]];
     const s = findLive(ref);
@@ -64,10 +71,14 @@ export default defineCommand({
       await attachment.close();
       if (!(e instanceof StartError)) throw e;
       log().error(e.message);
+      if (tracing()) process.stderr.write(renderTrace(options.trace === "json" ? "json" : "table"));
       return void (process.exitCode = e.code);
     }
     attachment.connect(launched.init, launched.terminal, options.interactive === true);
+    const running = now();
     process.exitCode = await launched.init.exited;
+    mark("wait: the command runs until it exits", running, `exit ${process.exitCode}`);
     await attachment.close();
+    if (tracing()) process.stderr.write(renderTrace(options.trace === "json" ? "json" : "table"));
   },
 });

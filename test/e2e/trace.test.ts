@@ -1,0 +1,55 @@
+// --trace: every kernel-facing step of a start (run) or of an exec, in order, with its process,
+// the call as written by hand, its result and its time; --trace=json for tools. The container's
+// own output is untouched (the trace goes to stderr, after the container ends).
+import { expect, test } from "bun:test";
+import { checkHostAroundEachTest, mydocker } from "./helpers";
+
+checkHostAroundEachTest();
+
+test("run --trace: the init's steps in the order of a start, each with its result, after the command's output", async () => {
+  const r = await mydocker(["run", "--rm", "--trace", "sh", "-c", "echo out"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe("out\n");
+  const lines = r.stderr.trimEnd().split("\n");
+  expect(lines[0]).toMatch(/^\s+at µs\s+took µs\s+who\s+step$/);
+  const steps = lines.slice(1).map((l) => /^\s*(\d+)\s+(\d+)\s+(parent|init)\s+(.*)$/.exec(l)!);
+  expect(steps.every(Boolean)).toBe(true);
+  const at = steps.map((m) => Number(m[1]));
+  expect(at).toEqual([...at].sort((a, b) => a - b)); // in time order
+  const init = steps.filter((m) => m[3] === "init").map((m) => m[4]!);
+  const index = (re: RegExp) => init.findIndex((s) => re.test(s));
+  const order = [
+    /^Bun start-up/, /^unshare\(CLONE_NEWNS\|.*CLONE_NEWNET\) = 0$/, /^mount\(NULL, "\/", NULL, MS_REC\|MS_PRIVATE\) = 0$/,
+    /^pivot_root\("\.", "\."\) = 0$/, /^umount2\("\.", MNT_DETACH\) = 0$/, /^mount\("proc", "\/proc", "proc", MS_NOSUID\|MS_NODEV\|MS_NOEXEC\) = 0$/,
+    /^mknod\("\/dev\/null", S_IFCHR\|0666, makedev\(1, 3\)\) = 0$/, /^sethostname\("[0-9a-f]{12}"\) = 0$/, /^seccomp\(1, 0, …\) = 0$/, /^capset\(…, …\) = 0$/,
+  ].map(index);
+  expect(order.every((i) => i >= 0)).toBe(true);
+  expect(order).toEqual([...order].sort((a, b) => a - b));
+  const parent = steps.filter((m) => m[3] === "parent").map((m) => m[4]!);
+  expect(parent.some((s) => /^unshare\(CLONE_NEWPID\) = 0$/.test(s))).toBe(true);
+  expect(parent.some((s) => /^wait: the command runs until it exits = exit 0$/.test(s))).toBe(true);
+});
+
+test("exec --trace=json: one JSON object per step; the exec joins the container's namespaces with setns", async () => {
+  expect((await mydocker(["run", "-d", "--name", "traced", "sleep", "30"])).code).toBe(0);
+  const r = await mydocker(["exec", "--trace=json", "traced", "echo", "in"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe("in\n");
+  const steps = r.stderr.trimEnd().split("\n").map((l) => JSON.parse(l) as { who: string; what: string; result: string; startUs: number; durationUs: number });
+  expect(steps.length).toBeGreaterThan(10);
+  // (plain checks: bun 1.4.5's toMatchObject writes its asymmetric matchers into the objects it checks)
+  for (const s of steps) expect([/^(parent|init)$/.test(s.who), typeof s.what, typeof s.startUs, typeof s.durationUs]).toEqual([true, "string", "number", "number"]);
+  const init = steps.filter((s) => s.who === "init").map((s) => `${s.what} = ${s.result}`);
+  for (const ns of ["CLONE_NEWNS", "CLONE_NEWNET", "CLONE_NEWIPC", "CLONE_NEWUTS"]) {
+    expect(init.filter((s) => new RegExp(`^setns\\(\\d+, ${ns}\\) = 0$`).test(s))).toHaveLength(1);
+  }
+  expect(init.findIndex((s) => s.startsWith("unshare(CLONE_FS)"))).toBeLessThan(init.findIndex((s) => s.startsWith("setns(")));
+});
+
+test("a bad --trace value is a usage error; without --trace nothing is printed", async () => {
+  const bad = await mydocker(["run", "--rm", "--trace=xml", "true"]);
+  expect(bad.code).toBe(125);
+  expect(bad.stderr.trim().split("\n")).toEqual([expect.stringContaining('invalid --trace "xml"')]);
+  const plain = await mydocker(["run", "--rm", "true"]);
+  expect(plain).toMatchObject({ code: 0, stdout: "", stderr: "" });
+});
