@@ -20,13 +20,12 @@ const withCountAndPointer = libc({
 const X64 = process.arch === "x64";
 // x86_64 (arch/x86/entry/syscalls/syscall_64.tbl) / the generic table of arm64.
 const SYS = X64
-  ? { setgroups: 116, setresuid: 117, setresgid: 119, capget: 125, capset: 126 }
-  : { setgroups: 159, setresuid: 147, setresgid: 149, capget: 90, capset: 91 };
+  ? { setgroups: 116, setresuid: 117, setresgid: 119, capset: 126 }
+  : { setgroups: 159, setresuid: 147, setresgid: 149, capset: 91 };
 
 // <linux/prctl.h>
 const PR_SET_DUMPABLE = 4;
 const PR_SET_KEEPCAPS = 8;
-const PR_CAPBSET_READ = 23;
 const PR_CAPBSET_DROP = 24;
 const PR_SET_NO_NEW_PRIVS = 38;
 const PR_CAP_AMBIENT = 47;
@@ -50,12 +49,6 @@ export function setKeepCaps(on: boolean): void {
 /** PR_SET_NO_NEW_PRIVS: execve(2) can never grant privileges again (setuid bits, file caps). */
 export function setNoNewPrivileges(): void {
   prctl("PR_SET_NO_NEW_PRIVS", PR_SET_NO_NEW_PRIVS, 1);
-}
-
-/** True when `cap` is in the calling thread's bounding set; false for a number the kernel lacks. */
-export function inBoundingSet(cap: number): boolean {
-  const rc = sym().prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-  return rc === 1;
 }
 
 /** Removes `cap` from the bounding set for good (needs CAP_SETPCAP). */

@@ -1,7 +1,7 @@
 // Starts one container from an OCI config and waits for it: cgroup, init process, orders,
 // teardown. Free of CLI and state concerns: `run` (foreground), `mydocker monitor` (detached) and
 // the OCI command line all come through here.
-import { closeSync, readSync, writeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { NAMESPACES, withChildNamespace, type NamespaceType } from "../../ffi/namespaces";

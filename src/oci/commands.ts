@@ -14,7 +14,7 @@ import { applySecurity } from "../security/defaults";
 import { buildSpec, type Spec } from "../spec";
 import { bootId, processStartTime, signalProcess } from "../state/proc";
 import { loadBundle, ociResources, type Hooks } from "./bundle";
-import { parseFlags, str, type FlagDef, type Flags } from "./flags";
+import { str, type FlagDef, type Flags } from "./flags";
 import { runHooks } from "./hooks";
 import {
   checkId, fifoPath, initAlive, listIds, OCI_VERSION, OciError, readRecord, readSpec, recordDir, removeRecord, requireRecord,
@@ -271,7 +271,7 @@ export const COMMANDS: Record<string, Command> = {
       "additional-gids": { alias: "g", value: true, list: true }, "preserve-fds": { value: true }, "process-label": { value: true },
       "apparmor": { value: true },
     },
-    async run(f, args, ctx) {
+    async run(f, args) {
       if (args.length < 1) throw new OciError("exec: expects <container-id> [command...]");
       const rec = requireRecord(checkId(args[0]));
       const status = statusNow(rec);
@@ -285,7 +285,6 @@ export const COMMANDS: Record<string, Command> = {
       });
       closeConsole(launched.terminal, proc.terminal === true);
       writePidFile(str(f, "pid-file"), launched.init.pid);
-      void ctx;
       if (f.detach) {
         launched.init.unref();
         return 0;
