@@ -7,7 +7,7 @@
 #   make test     bun test (e2e tests use ./mydocker and rootfs/)
 #   make test-vm  bun test in a qemu guest whose only cgroup hierarchy is cgroup2 (vm/run.sh)
 #   make vm-clean remove .vm/ (the cached kernel and initramfs of test-vm)
-#   make bench    bun bench/start.ts (start-to-exit latency vs runc, unshare, crun)
+#   make bench    bench/*.ts: start latency vs runc/crun, network cost, run -d, exec, 50 at once, memory, trace cost
 #   make install  copy ./mydocker to $(PREFIX)/bin, with mydocker-runc (the OCI runtime) beside it
 #   make clean    remove build output, rootfs contents, bench temp
 SHELL := /bin/bash
@@ -24,9 +24,11 @@ PREFIX ?= /usr/local
 
 # Debian packages: busybox-static (rootfs); runc, crun, hyperfine, time (bench); libseccomp2
 # (seccomp profiles, dlopen'ed); gcc + libc6-dev (the escape tests' static probe); podman, conmon,
-# containerd (real engines driving mydocker-runc in the tests).
+# containerd (real engines driving mydocker-runc in the tests); nftables + iproute2 (networks: nft
+# for mydocker's rules, ip for the tests' checks); tini (run --init); skopeo (load's dir-layout tests);
+# tmux (the attach tests drive a real terminal).
 # Add here anything else the tests need (checked with dpkg, installed only when missing).
-DEB_PKGS ?= busybox-static runc crun hyperfine time libseccomp2 gcc libc6-dev podman conmon containerd
+DEB_PKGS ?= busybox-static runc crun hyperfine time libseccomp2 gcc libc6-dev podman conmon containerd nftables iproute2 tini skopeo tmux
 
 ROOTFS := rootfs
 FROM ?=
@@ -146,6 +148,12 @@ vm-clean:
 
 bench: deps rootfs build
 	$(BUN) bench/start.ts
+	$(BUN) bench/network.ts
+	$(BUN) bench/detached.ts
+	$(BUN) bench/throughput.ts
+	$(BUN) bench/resident.ts
+	$(BUN) bench/init-start.ts
+	$(BUN) bench/trace-cost.ts
 
 install: mydocker
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,5 +1,5 @@
 // unshare(2) and setns(2), and the CLONE_NEW* flag of each namespace type.
-import { openSync, closeSync } from "node:fs";
+import { close, open } from "./file";
 import { FFIType, check, libc } from "./libc";
 
 const sym = libc({
@@ -40,30 +40,59 @@ export function setns(fd: number, nstype: number): void {
 
 /**
  * Runs `fn` with the calling thread's children born into a PID namespace — a new one, or the one
- * at `join` (a /proc/PID/ns/pid file) — then returns the thread to where it was. Only children
- * move: a process never changes its own PID namespace (pid_namespaces(7)). A thread left with a
- * foreign pid_for_children breaks Bun: its next spawn after that namespace's init exits fails
- * with ENOMEM.
+ * at `join` (a /proc/PID/ns/pid file) — and, with `network`, a new network namespace; then returns
+ * the thread to where it was. Only children move to the PID namespace: a process never changes
+ * its own (pid_namespaces(7)). A thread left with a foreign pid_for_children breaks Bun: its next
+ * spawn after that namespace's init exits fails with ENOMEM. unshare(CLONE_NEWNET) moves the
+ * thread itself, so it goes back with setns(2) — allowed to one thread of many for a network
+ * namespace (setns(2): only mount and user namespaces need a single-threaded caller).
  */
-export function withChildNamespace<T>(type: "pid", fn: () => T, join?: string): T {
+export function withChildNamespace<T>(type: "pid", fn: () => T, join?: string, network = false): T {
   const { flag, file } = NAMESPACES[type];
-  const home = openSync(`/proc/thread-self/ns/${file}`, "r");
+  const home = open(`/proc/thread-self/ns/${file}`, "r");
+  const homeNet = network ? open("/proc/thread-self/ns/net", "r") : undefined;
   try {
-    if (join === undefined) unshare(flag);
+    if (join === undefined) unshare(flag | (network ? CLONE_NEWNET : 0));
     else {
-      const target = openSync(join, "r");
+      const target = open(join, "r");
       try {
         setns(target, flag);
       } finally {
-        closeSync(target);
+        close(target);
       }
+      if (network) unshare(CLONE_NEWNET);
     }
     try {
       return fn();
     } finally {
       setns(home, flag);
+      if (homeNet !== undefined) setns(homeNet, CLONE_NEWNET);
     }
   } finally {
-    closeSync(home);
+    close(home);
+    if (homeNet !== undefined) close(homeNet);
+  }
+}
+
+/**
+ * Runs `fn` on this thread inside the network namespace at `path` (/proc/PID/ns/net), then comes
+ * back: a socket made in `fn` belongs to that namespace for its whole life (network_namespaces(7)).
+ */
+export function inNetworkNamespace<T>(path: string, fn: () => T): T {
+  const home = open("/proc/thread-self/ns/net", "r");
+  try {
+    const target = open(path, "r");
+    try {
+      setns(target, CLONE_NEWNET);
+    } finally {
+      close(target);
+    }
+    try {
+      return fn();
+    } finally {
+      setns(home, CLONE_NEWNET);
+    }
+  } finally {
+    close(home);
   }
 }

@@ -1,7 +1,7 @@
 // Pseudo-terminals (pty(7), ioctl_tty(2)) and the fd juggling a process does to make one its
 // controlling terminal. Request numbers are those of <asm-generic/ioctls.h>, used by x86_64 and
 // arm64 alike (checked against /usr/include on Debian 12).
-import { readlinkSync } from "node:fs";
+import { readlink } from "./file";
 import { FFIType, check, cstr, lastErrno, libc, ptr } from "./libc";
 
 const sym = libc({
@@ -71,7 +71,7 @@ export function ptyNumber(master: number): number {
  * both `/dev/pts/ptmx` and a host's `/dev/ptmx` device node) plus its number.
  */
 export function ptySlavePath(master: number): string {
-  const link = readlinkSync(`/proc/self/fd/${master}`);
+  const link = readlink(`/proc/self/fd/${master}`);
   const dir = link.endsWith("/pts/ptmx") ? link.slice(0, -"/ptmx".length) : "/dev/pts";
   return `${dir}/${ptyNumber(master)}`;
 }

@@ -9,7 +9,7 @@ import { closeSync, fstatSync, openSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { runtimeRoot } from "./paths";
 
-export type EventType = "container" | "image" | "volume";
+export type EventType = "container" | "image" | "volume" | "network";
 
 export interface EventActor {
   id: string;

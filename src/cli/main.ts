@@ -12,6 +12,9 @@ import { VERSION } from "../version";
 
 const subCommands: Record<string, () => Promise<CommandDef<any>>> = {
   run: () => import("../commands/run").then((m) => m.default),
+  create: () => import("../commands/create").then((m) => m.default),
+  network: () => import("../commands/network").then((m) => m.default),
+  port: () => import("../commands/port").then((m) => m.default),
   ...lifecycleCommands,
   ...imageCommands,
 };

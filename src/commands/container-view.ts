@@ -3,7 +3,7 @@
 import { existsSync, lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { containerLayerDir } from "../image/overlay";
-import { dataRoot } from "../paths";
+import { dataRoot, runtimeRoot } from "../paths";
 import type { Mount, Spec } from "../spec";
 import { readConfig, type ContainerState } from "../state/store";
 
@@ -25,6 +25,8 @@ export function labelsOf(s: ContainerState, spec = configOrUndefined(s)): Record
 }
 
 const DEFAULT_DESTINATIONS = new Set(["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup"]);
+/** --init's tini (docker hides it too) */
+const HIDDEN_BINDS = new Set(["/sbin/docker-init"]);
 
 export interface UserMount {
   Type: "volume" | "bind" | "tmpfs";
@@ -40,8 +42,11 @@ export interface UserMount {
 /** The mounts the user asked for (-v, --tmpfs), in docker's inspect shape. */
 export function userMounts(spec: Spec | undefined): UserMount[] {
   const volumes = join(dataRoot(), "volumes") + "/";
+  const ownFiles = runtimeRoot() + "/"; // /etc/hosts, hostname, resolv.conf: the container's own, not the user's
   return (spec?.mounts ?? [])
     .filter((m: Mount) => !DEFAULT_DESTINATIONS.has(m.destination) || m.type === "bind")
+    .filter((m: Mount) => !(m.type === "bind" && m.destination.startsWith("/etc/") && (m.source ?? "").startsWith(ownFiles)))
+    .filter((m: Mount) => !HIDDEN_BINDS.has(m.destination))
     .map((m: Mount): UserMount => {
       const source = m.source ?? "";
       const rw = !(m.options ?? []).includes("ro");

@@ -1,6 +1,7 @@
 // `mydocker info [--format F]`: counts of containers and images, cgroup version and driver, the
 // storage driver and roots, the kernel and the security options new containers get, in docker's
 // layout and its types.Info field names.
+import { readNetworks } from "../network/store";
 import { existsSync, readFileSync } from "node:fs";
 import { arch, cpus, hostname, release, totalmem } from "node:os";
 import { defineCommand } from "citty";
@@ -32,6 +33,7 @@ export function systemInfo() {
   const containers = listLive();
   const count = (...st: string[]) => containers.filter((c) => st.includes(c.status)).length;
   const cgroupVersion = detectCgroupVersion();
+  const forwarding = ipv4Forwarding();
   const security = [
     ...(seccompSupported() ? ["name=seccomp,profile=builtin"] : []),
     ...(cgroupVersion === 2 || existsSync("/proc/self/ns/cgroup") ? ["name=cgroupns"] : []),
@@ -59,8 +61,21 @@ export function systemInfo() {
     RuntimeRoot: runtimeRoot(),
     DefaultRuntime: "mydocker",
     SecurityOptions: security,
-    Warnings: [] as string[],
+    Plugins: { Network: ["bridge", "host", "null"] },
+    IPv4Forwarding: forwarding.on,
+    Warnings: forwarding.on ? [] : ["WARNING: IPv4 forwarding is disabled: containers on bridge networks reach only this host"],
+    /** mydocker turned IPv4 forwarding on for its networks (and puts it back when the last goes) */
+    IPv4ForwardingSetByMydocker: forwarding.ours,
   };
+}
+
+/** net.ipv4.ip_forward, and whether mydocker is the one that turned it on (network store). */
+function ipv4Forwarding(): { on: boolean; ours: boolean } {
+  let on = false;
+  try {
+    on = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() === "1";
+  } catch {}
+  return { on, ours: on && readNetworks().ipForwardWas === "0" };
 }
 
 /** `name=seccomp,profile=builtin` -> ["seccomp", " Profile: builtin"], as docker prints them. */
@@ -95,6 +110,8 @@ export default defineCommand({
         ` Cgroup Driver: ${i.CgroupDriver}`,
         ` Cgroup Version: ${i.CgroupVersion}`,
         ` Default Runtime: ${i.DefaultRuntime}`,
+        " Plugins:",
+        `  Network: ${i.Plugins.Network.join(" ")}`,
         " Security Options:",
         ...securityLines(i.SecurityOptions),
         ` Kernel Version: ${i.KernelVersion}`,
@@ -106,6 +123,8 @@ export default defineCommand({
         ` Name: ${i.Name}`,
         ` Docker Root Dir: ${i.DockerRootDir}`,
         ` Runtime Root Dir: ${i.RuntimeRoot}`,
+        ` IPv4 Forwarding: ${i.IPv4Forwarding ? "on" : "off"}${i.IPv4ForwardingSetByMydocker ? " (turned on by mydocker for its bridge networks; put back when the last one goes)" : ""}`,
+        ...i.Warnings,
       ].join("\n"),
     );
   },

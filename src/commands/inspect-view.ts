@@ -1,5 +1,6 @@
 // What `inspect` prints, in docker's shapes (the fields scripts read), for containers, images and
 // volumes. A container's OCI config stays available under "OCIConfig".
+import { networkMode, networkSettings } from "../network/view";
 import { join } from "node:path";
 import { containerLayerDir } from "../image/overlay";
 import { imageConfigBytes, resolveImage, type ImageRecord } from "../image/store";
@@ -56,10 +57,10 @@ export function containerInspect(s: ContainerState): Record<string, unknown> {
     Path: s.command[0] ?? "",
     Args: s.command.slice(1),
     State: {
-      Status: s.status,
+      Status: s.restarting && s.status === "exited" ? "restarting" : s.status,
       Running: isUp(s),
       Paused: s.status === "paused",
-      Restarting: false,
+      Restarting: s.restarting === true && s.status === "exited",
       OOMKilled: s.oomKilled,
       Dead: s.status === "dead",
       Pid: isUp(s) ? (s.pid ?? 0) : 0,
@@ -92,7 +93,11 @@ export function containerInspect(s: ContainerState): Record<string, unknown> {
       Privileged: (s as unknown as { privileged?: boolean }).privileged ?? caps.all,
       SecurityOpt: spec?.process.noNewPrivileges ? ["no-new-privileges"] : null,
       Tmpfs: Object.fromEntries(mounts.filter((m) => m.Type === "tmpfs").map((m) => [m.Destination, ""])),
-      NetworkMode: "none",
+      NetworkMode: networkMode(s),
+      PortBindings: portBindings(s),
+      Dns: s.network?.request.dns ?? [],
+      DnsSearch: s.network?.request.dnsSearch ?? [],
+      ExtraHosts: s.network?.request.addHosts.length ? s.network.request.addHosts : null,
     },
     GraphDriver: { Name: "overlay", Data: { UpperDir: join(layer, "upper"), WorkDir: join(layer, "work"), MergedDir: join(layer, "merged") } },
     Mounts: mounts,
@@ -108,7 +113,7 @@ export function containerInspect(s: ContainerState): Record<string, unknown> {
       Labels: goMap(labelsOf(s, spec)),
       StopSignal: (s as unknown as { stopSignal?: string }).stopSignal ?? "SIGTERM",
     },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: networkSettings(s),
     OCIConfig: spec ?? null,
   };
 }
@@ -153,4 +158,11 @@ export function imageInspect(image: ImageRecord): Record<string, unknown> {
 /** docker's volume inspect. */
 export function volumeInspect(v: Volume): Record<string, unknown> {
   return { CreatedAt: v.created, Driver: "local", Labels: null, Mountpoint: v.path, Name: v.name, Options: null, Scope: "local" };
+}
+
+/** HostConfig.PortBindings: what -p asked for ("" host port: any free one). */
+function portBindings(s: ContainerState): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of s.network?.request.ports ?? []) (out[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp, HostPort: p.hostPort ? String(p.hostPort) : "" });
+  return out;
 }

@@ -25,4 +25,7 @@ export const lifecycleCommands: Record<string, () => Promise<CommandDef<any>>> =
   info: () => load(import("./info")),
   system: () => load(import("./system")),
   monitor: () => load(import("./monitor")),
+  start: () => load(import("./start")),
+  restart: () => load(import("./restart")),
+  attach: () => load(import("./attach")),
 };

@@ -1,11 +1,18 @@
-// `mydocker monitor ID` (internal): supervises a detached container. Started by `run -d` in its
-// own session; reports on fd 3 whether the command started, then waits for it, keeps its output in
-// container.log, records its exit and tears it down.
+// `mydocker monitor ID` (internal): supervises a detached container. Started by `run -d`/`start`
+// in its own session; reports on fd 3 whether the command started, then waits for it, keeps its
+// output in container.log (rotated per --log-opt), serves attach.sock for `attach` (the pty master
+// of a -t container, the stdin pipe of a -i one), records its exit and tears it down — and starts
+// it again while its restart policy says so (src/containers/restart.ts).
 import { closeSync, writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { UsageError } from "../cli/argv";
 import { superviseContainer } from "../containers/supervise";
-import { findContainer, logPath, readConfig } from "../state/store";
+import { superviseWithRestarts } from "../containers/restart";
+import { LogWriter } from "../containers/logs";
+import { AttachServer, Frame } from "../containers/attach-socket";
+import { containerDir, findContainer, logPath, readConfig, type ContainerState } from "../state/store";
+import type { StartedContainer } from "../engine/container";
+import { setNonBlocking, setWindowSize } from "../../ffi/tty";
 
 export type MonitorReport = { ok: true } | { ok: false; error: string; code: number };
 
@@ -17,8 +24,13 @@ export default defineCommand({
   async run({ rawArgs }) {
     const [id] = rawArgs;
     if (!id) throw new UsageError("monitor: container id required");
-    const state = findContainer(id);
+    const first = findContainer(id);
+    // Only the first start is reported, and fd 3 is closed after it: a later write to fd 3 would
+    // reach whatever file got that number since.
+    let reported = false;
     const report = (r: MonitorReport) => {
+      if (reported) return;
+      reported = true;
       try {
         writeSync(REPORT_FD, JSON.stringify(r) + "\n");
         closeSync(REPORT_FD);
@@ -26,11 +38,102 @@ export default defineCommand({
         // `run -d` is gone: nobody to tell
       }
     };
-    const outcome = await superviseContainer(state, readConfig(state.id), {
-      stdio: ["ignore", "pipe", "pipe"],
-      logFile: logPath(state.id),
-      onStarted: (r) => report(r.ok ? { ok: true } : { ok: false, error: r.error, code: r.code }),
-    });
-    process.exitCode = outcome.error ? 1 : 0;
+    const server = new AttachServer(containerDir(first.id));
+    try {
+      server.listen();
+    } catch {
+      // no attach for this container (the directory refused a socket); it runs all the same
+    }
+    try {
+      const outcome = await superviseWithRestarts(first.id, (state) => runOnce(state, server, report));
+      process.exitCode = outcome.error ? 1 : 0;
+    } finally {
+      server.close();
+    }
   },
 });
+
+/** One run of the container: its output to the log and to attached clients, their input to it. */
+function runOnce(state: ContainerState, server: AttachServer, report: (r: MonitorReport) => void) {
+  const spec = readConfig(state.id);
+  const tty = spec.process.terminal === true;
+  const interactive = state.openStdin === true;
+  return superviseContainer(state, spec, {
+    stdio: tty ? ["ignore", "ignore", "ignore"] : [interactive ? "pipe" : "ignore", "pipe", "pipe"],
+    onStarted: (r) => report(r.ok ? { ok: true } : { ok: false, error: r.error, code: r.code }),
+    onRunning: (c) => relay(c, state, server, tty),
+  }).finally(() => {
+    server.targets = {};
+  });
+}
+
+async function relay(c: StartedContainer, state: ContainerState, server: AttachServer, tty: boolean): Promise<void> {
+  const log = new LogWriter(logPath(state.id), state.logRotation);
+  try {
+    if (tty && c.terminal !== undefined) return await relayTerminal(c.terminal, log, server);
+    const stdin = c.init.stdin as unknown as { write(d: Uint8Array): void; flush(): void } | undefined;
+    if (stdin && typeof stdin.write === "function") {
+      server.targets = {
+        input: (d) => {
+          try {
+            stdin.write(d);
+            stdin.flush();
+          } catch {
+            // the container closed its stdin
+          }
+        },
+      };
+    }
+    await log.pump(c.init.stdout, c.init.stderr, (stream, chunk) => server.send(stream === "stdout" ? Frame.Stdout : Frame.Stderr, chunk));
+  } finally {
+    log.close();
+  }
+}
+
+/** The pty master: its output to the log (as stdout) and to clients; clients' keys and window size to it. */
+async function relayTerminal(master: number, log: LogWriter, server: AttachServer): Promise<void> {
+  setNonBlocking(master);
+  server.targets = {
+    input: (d) => writeAllSoon(master, d),
+    resize: (rows, cols) => {
+      try {
+        if (rows > 0 && cols > 0) setWindowSize(master, rows, cols);
+      } catch {}
+    },
+  };
+  const lines = log.lines("stdout");
+  const reader = Bun.file(master).stream().getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      server.send(Frame.Stdout, value);
+      lines.push(value);
+    }
+  } catch (e) {
+    // EIO: the last process holding the slave is gone (pty(7)); the end of its output
+    if ((e as { code?: string }).code !== "EIO") throw e;
+  } finally {
+    reader.releaseLock();
+    lines.end();
+    server.targets = {};
+    closeSync(master);
+  }
+}
+
+/** Writes to the non-blocking master, waiting out EAGAIN (a full input queue) without blocking the loop. */
+function writeAllSoon(fd: number, data: Uint8Array): void {
+  let off = 0;
+  const go = () => {
+    while (off < data.length) {
+      try {
+        off += writeSync(fd, data, off, data.length - off);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "EAGAIN") return void setTimeout(go, 5);
+        return; // the master is gone
+      }
+    }
+  };
+  go();
+}

@@ -1,5 +1,6 @@
 // `mydocker ps [-a] [-q] [-s] [-n N | -l] [--no-trunc] [--filter K=V]... [--format F]`: containers,
 // their status read from the live processes, newest first, in docker's columns and field names.
+import { networkNames, portsColumn } from "../network/view";
 import { defineCommand } from "citty";
 import { FlagError } from "../cli/argv";
 import { listLive } from "../state/live";
@@ -32,6 +33,7 @@ export function statusText(s: ContainerState, now = Date.now()): string {
     case "paused":
       return `Up ${humanDuration(now - Date.parse(s.started ?? s.created))} (Paused)`;
     case "exited":
+      if (s.restarting) return `Restarting (${s.exitCode ?? "unknown"}) ${ago(s.finished ?? s.created, now)}`; // between two runs of --restart
       return `Exited (${s.exitCode ?? "unknown"}) ${ago(s.finished ?? s.created, now)}`;
     case "dead":
       return "Dead"; // the reason: `mydocker inspect`
@@ -91,14 +93,14 @@ function view(s: ContainerState, o: { noTrunc: boolean; size: boolean }, now: nu
     Command: o.noTrunc ? `"${s.command.join(" ")}"` : shortCommand(s.command),
     CreatedAt: goTime(s.created),
     RunningFor: ago(s.created, now),
-    Ports: "",
+    Ports: portsColumn(s),
     State: s.status,
     Status: statusText(s, now),
     Size: o.size ? `${humanSize(sizeRw)} (virtual ${humanSize(sizeRw + virtual)})` : "0B",
     Names: s.name,
     Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(","),
     Mounts: mounts.map((m) => (o.noTrunc || m.length <= 15 ? m : m.slice(0, 15) + "…")).join(","),
-    Networks: "none",
+    Networks: networkNames(s),
     LocalVolumes: String(userMounts(spec).filter((m) => m.Type === "volume").length),
     /** `{{.Label "com.example.key"}}` */
     Label: (key: string) => labels[key] ?? "",

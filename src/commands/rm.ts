@@ -12,8 +12,8 @@ const args = { force: { type: "boolean", alias: "f", description: "Kill a runnin
 
 async function remove(s: ContainerState, force: boolean): Promise<void> {
   if (s.status === "dead") return removeDead(s, force);
-  if (s.status === "created") {
-    // still starting: let it start (or fail), then treat it as any other
+  if (s.status === "created" && s.monitorPid !== undefined) {
+    // still starting (one from `create`, that nobody started, is removed as a stopped one): let it start (or fail), then treat it as any other
     if (!force) throw new UsageError(`cannot remove container ${s.name}: it is starting (use rm -f)`);
     await waitFor(s.id, (now) => !now || now.status !== "created", 10_000);
     const now = readState(s.id);

@@ -1,8 +1,13 @@
-// `mydocker run [OPTIONS] COMMAND [ARG...]`: builds an OCI config from docker-style flags and runs it.
-import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
+// `mydocker run [OPTIONS] [IMAGE] COMMAND [ARG...]`: builds an OCI config from docker-style flags and
+// runs it. Its halves are shared: reserveContainer (also `create`), and startDetached /
+// runInForeground, which start a created container (also `start`).
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
-import { splitArgs, UsageError, type OptionValues } from "../cli/argv";
+import { FlagError, splitArgs, UsageError, type OptionValues } from "../cli/argv";
+import { attachedStreams, checkCidfile, checkPlatform, checkPull, containerArgs, parsePlatform, parseStopTimeout, signalName, type Streams } from "../cli/container-flags";
+import { envFromFlags, labelsFromFlags, resolveEnv } from "../cli/kv-file";
+import { withInit } from "./docker-init";
 import type { CgroupResources } from "../cgroups";
 import { newContainerId, shortId } from "../ids";
 import { buildSpec, type Spec } from "../spec";
@@ -10,8 +15,9 @@ import { parseCpus, parseCpuset, parseInteger, parseMemory } from "../units";
 import { configureLog, log } from "../log";
 import { containerLayerDir, dataRoot, defaultRootfs, runtimeRoot } from "../paths";
 import { createVolumeSources, parseTmpfsSpec, parseVolumeSpec, volumeMount } from "../volumes";
-import type { ImageRecord } from "../image/store";
-import { containerDir, createContainerRecord, readState, removeContainerRecord, type ContainerState } from "../state/store";
+import type { ImageRecord, OciImageConfig } from "../image/store";
+import { normalizeReference } from "../image/reference";
+import { containerDir, createContainerRecord, NoSuchContainer, readState, removeContainerRecord, updateState, type ContainerState } from "../state/store";
 import { faultEnv, faultPoint } from "../fault";
 import { mark, renderTrace, startTrace, step, tracing } from "../trace";
 import { bootId, processStartTime } from "../state/proc";
@@ -23,6 +29,9 @@ import type { Outcome } from "../containers/lifecycle";
 import { CLEAN_ENV, selfCommand } from "../engine/self";
 import { setBlocking } from "../../ffi/process";
 import type { MonitorReport } from "./monitor";
+import { networkArgs } from "../network/options";
+import { networkFromOptions } from "../network/spec";
+import { restartArgs, supervisionExtras } from "../containers/restart";
 
 export const runArgs = {
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
@@ -46,6 +55,9 @@ export const runArgs = {
   "log-level": { type: "string", valueHint: "info", description: "error, warn, info, debug" },
   "log-format": { type: "string", valueHint: "text", description: "text or json" },
   ...securityArgs,
+  ...containerArgs,
+  ...networkArgs,
+  ...restartArgs,
   trace: { type: "string", valueHint: "[=json]", description: "After the container ends, print every kernel step of its start with its time (stderr; =json for tools)" },
 } as const;
 
@@ -61,21 +73,17 @@ export default defineCommand({
     }
     configureLog({ level: options["log-level"] as string, format: options["log-format"] as string });
     if (rest.length === 0) throw new UsageError(`"run" requires at least 1 argument: [IMAGE] COMMAND`);
-    if (options.detach && options.tty) throw new UsageError("-d and -t cannot be combined: a detached container has no terminal to attach");
+    if (options.detach && options.attach !== undefined) throw new FlagError("conflicting options: -a and -d");
+    if (options.detach && options["sig-proxy"] === false) throw new FlagError("conflicting options: --sig-proxy=false and -d");
+    const streams = attachedStreams((options.attach as string[] | undefined) ?? [], options.interactive === true);
     if (process.getuid?.() !== 0) throw new UsageError("mydocker run must be run as root");
-    const id = newContainerId();
-    // From resolving the image to recording the container that uses it, hold the image store's
-    // lock: `rmi` checks for users under it, so it never deletes an image a start has chosen.
-    const { root, spec, volumes, state } = withImageLock(couldBeImage(options, rest[0]!), () => reserveContainer(id, options, rest));
-    // The name is ours now: only from here on may anything be made on the host for it.
-    faultPoint("run:after-record");
-    try {
-      createVolumeSources(volumes);
-    } catch (e) {
-      removeContainerRecord(id);
-      throw e;
-    }
-    const outcome = options.detach ? await startDetached(state) : await runInForeground(state, spec, options.interactive === true);
+    const { spec, state } = reserveContainer(newContainerId(), options, rest);
+    const id = state.id;
+    // docker prints the id when neither output stream is attached (`-a stdin`)
+    if (!options.detach && !streams.stdout && !streams.stderr) console.log(id);
+    const outcome = options.detach
+      ? await startDetached(state)
+      : await runInForeground(state, spec, options.interactive === true, { streams, sigProxy: options["sig-proxy"] !== false });
     if (outcome.error) log().error(outcome.error);
     if (outcome.oomKilled) log().error(`container ${shortId(id)} was OOM-killed (memory limit ${options.memory})`);
     if (tracing()) process.stderr.write(renderTrace(options.trace === "json" ? "json" : "table"));
@@ -92,10 +100,59 @@ function withImageLock<T>(needed: boolean, fn: () => T): T {
 
 const couldBeImage = (o: OptionValues, word: string) => o.rootfs === undefined && !word.startsWith("/") && !word.startsWith(".") && existsSync(dataRoot());
 
-/** Chooses the root, builds the config and records the container (the name is reserved). */
-function reserveContainer(id: string, options: OptionValues, rest: string[]) {
+/**
+ * `run`'s and `create`'s first half: chooses the root, builds the config, records the container
+ * (status "created", the name reserved) and makes its named volumes. Nothing runs yet; a failure
+ * leaves no record behind.
+ */
+export function reserveContainer(id: string, options: OptionValues, rest: string[], mode: "run" | "create" = "run"): Reserved {
+  if (rest.length === 0) throw new FlagError(`"${mode}" requires at least 1 argument: [IMAGE] COMMAND`);
+  checkPull(options.pull as string | undefined);
+  const cidfile = options.cidfile as string | undefined;
+  checkCidfile(cidfile);
+  // From resolving the image to recording the container that uses it, hold the image store's
+  // lock: `rmi` checks for users under it, so it never deletes an image a start has chosen.
+  const reserved = withImageLock(couldBeImage(options, rest[0]!), () => recordContainer(id, options, rest, mode));
+  // The name is ours now: only from here on may anything be made on the host for it.
+  faultPoint("run:after-record");
+  try {
+    if (cidfile !== undefined) writeCidfile(cidfile, id);
+    try {
+      createVolumeSources(reserved.volumes);
+    } catch (e) {
+      if (cidfile !== undefined) rmSync(cidfile, { force: true });
+      throw e;
+    }
+  } catch (e) {
+    removeContainerRecord(id);
+    throw e;
+  }
+  return reserved;
+}
+
+export interface Reserved {
+  root: Root;
+  spec: Spec;
+  volumes: ReturnType<typeof parseVolumeSpec>[];
+  state: ContainerState;
+}
+
+/** `--cidfile`: created exclusively (O_EXCL), so that two runs never share one. */
+function writeCidfile(path: string, id: string): void {
+  try {
+    writeFileSync(path, id, { flag: "wx", mode: 0o644 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") throw new UsageError(`container ID file found, make sure the other container isn't running or delete ${path}`);
+    throw new UsageError(`failed to create the container ID file ${path}: ${code ?? (e as Error).message}`);
+  }
+}
+
+function recordContainer(id: string, options: OptionValues, rest: string[], mode: "run" | "create"): Reserved {
   const root = step("choose the root (an image, or a rootfs directory)", () => chooseRoot(id, options, rest));
   const spec = step("docker's flags and defaults -> the OCI config (seccomp profile included)", () => specFromOptions(id, options, root));
+  const extras = runExtras(options, root);
+  const network = step("network flags -> its namespace, /etc/hosts, hostname, resolv.conf", () => networkFromOptions(id, options, spec, root.image?.config));
   const volumes = ((options.volume as string[] | undefined) ?? []).map(parseVolumeSpec);
   const state = step("record the container (name reserved, config.json, state.json)", () => createContainerRecord(
     {
@@ -104,7 +161,7 @@ function reserveContainer(id: string, options: OptionValues, rest: string[]) {
       status: "created",
       oomKilled: false,
       created: new Date().toISOString(),
-      command: spec.process.args,
+      command: root.command,
       image: root.ref ?? root.lower ?? spec.root.path,
       imageId: root.image?.id,
       lowerDir: root.lower,
@@ -113,9 +170,11 @@ function reserveContainer(id: string, options: OptionValues, rest: string[]) {
       autoRemove: options.rm === true,
       cgroup: { parent: options["cgroup-parent"] as string | undefined, selfCgroup: readFileSync("/proc/self/cgroup", "utf8") },
       bootId: bootId(),
-      // until a monitor takes over (-d), this process answers for the container
-      monitorPid: process.pid,
-      monitorStartTime: processStartTime(process.pid),
+      // run: until a monitor takes over (-d), this process answers for the container; create:
+      // nobody does until a `start` claims it (see claimStart)
+      ...(mode === "run" ? { monitorPid: process.pid, monitorStartTime: processStartTime(process.pid) } : {}),
+      ...extras,
+      network,
     },
     spec,
   ));
@@ -123,15 +182,50 @@ function reserveContainer(id: string, options: OptionValues, rest: string[]) {
   return { root, spec, volumes, state };
 }
 
-async function runInForeground(state: ContainerState, spec: Spec, interactive: boolean): Promise<Outcome> {
+/**
+ * Makes this process the one that starts the created container `state` (its supervisor until a
+ * monitor takes over). Refused when it is no longer "created", or when another live process is
+ * already starting it (two `start`s at once). `detached`: whether its output goes to container.log
+ * (a monitor supervises it) or to our stdio. Returns the state as recorded.
+ */
+export function claimStart(state: ContainerState, detached: boolean): ContainerState {
+  const { monitorAlive } = require("../state/live") as typeof import("../state/live");
+  let refusal: string | undefined;
+  const claimed = updateState(state.id, (now) => {
+    if (now.status !== "created") refusal = `container ${now.name} is ${now.status}: only a created container can be started`;
+    else if (now.monitorPid !== undefined && now.monitorPid !== process.pid && monitorAlive(now)) refusal = `container ${now.name} is already being started`;
+    return refusal ? {} : { monitorPid: process.pid, monitorStartTime: processStartTime(process.pid), detached };
+  });
+  if (!claimed) throw new NoSuchContainer(state.name);
+  if (refusal) throw new UsageError(refusal);
+  return claimed;
+}
+
+export interface ForegroundOptions {
+  /** which of our streams are connected (`-a`; default: stdin with -i, stdout, stderr) */
+  streams?: Streams;
+  /** pass the signals we receive to the container (`--sig-proxy`, default true) */
+  sigProxy?: boolean;
+}
+
+/**
+ * Starts a created container and supervises it from this process, attached to our stdio
+ * (`run` without -d; `start -a`). Resolves once it has exited and its exit is recorded.
+ */
+export async function runInForeground(state: ContainerState, spec: Spec, interactive: boolean, opts: ForegroundOptions = {}): Promise<Outcome> {
   const { superviseContainer } = await import("../containers/supervise");
+  state = claimStart(state, false);
   const tty = spec.process.terminal === true;
   if (tty && interactive && !isatty(0)) log().warn("the input device is not a TTY");
+  const streams = opts.streams ?? { stdin: interactive, stdout: true, stderr: true };
   const attachment = new Attachment();
+  // --sig-proxy=false: signals are still caught (this process supervises the container and must
+  // outlive it) but go nowhere; `mydocker kill`/`stop` reach the container.
+  const ignoreSignals = { kill: () => {} };
   try {
     return await superviseContainer(state, spec, {
-      stdio: tty ? ["ignore", "ignore", "ignore"] : [interactive ? "inherit" : "ignore", "inherit", "inherit"],
-      onRunning: (c) => attachment.connect(c.init, c.terminal, interactive),
+      stdio: tty ? ["ignore", "ignore", "ignore"] : [streams.stdin ? "inherit" : "ignore", streams.stdout ? "inherit" : "ignore", streams.stderr ? "inherit" : "ignore"],
+      onRunning: (c) => attachment.connect(opts.sigProxy === false && !tty ? ignoreSignals : c.init, c.terminal, interactive),
     });
   } finally {
     await attachment.close();
@@ -139,10 +233,12 @@ async function runInForeground(state: ContainerState, spec: Spec, interactive: b
 }
 
 /**
- * `run -d`: a `mydocker monitor` process in its own session supervises the container; we wait
- * only until it reports that the command runs (or why it could not), then print the id.
+ * `run -d` (and `start` without -a): a `mydocker monitor` process in its own session supervises
+ * the created container; we wait only until it reports that the command runs (or why it could
+ * not), then print the id unless `printId` is false.
  */
-async function startDetached(state: ContainerState): Promise<Outcome> {
+export async function startDetached(state: ContainerState, printId = true): Promise<Outcome> {
+  state = claimStart(state, true);
   // the monitor's own complaints, if it ever has any, go to monitor.log beside the container's
   const monitorLog = openSync(join(containerDir(state.id), "monitor.log"), "a", 0o600);
   const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", state.id), {
@@ -166,7 +262,7 @@ async function startDetached(state: ContainerState): Promise<Outcome> {
     return { exitCode: 125, oomKilled: false, error: "the container's monitor died before it reported; the container was stopped" };
   }
   if (!report.ok) return { exitCode: report.code, oomKilled: false, error: report.error };
-  console.log(state.id);
+  if (printId) console.log(state.id);
   return { exitCode: 0, oomKilled: false };
 }
 
@@ -183,10 +279,13 @@ function readReport(fd: number): MonitorReport | undefined {
 }
 
 /** What the container runs on: an image (overlay of its layers) or a plain root directory. */
-interface Root {
+export interface Root {
   rootfs: string;
+  /** what the user's command is (ENTRYPOINT + CMD as docker merges them), without --init's tini */
   command: string[];
   image?: ImageRecord;
+  /** the image's OCI config (platform, labels, stop signal) */
+  imageConfig?: OciImageConfig;
   ref?: string;
   /** the default rootfs, under the container's own writable layer */
   lower?: string;
@@ -195,27 +294,78 @@ interface Root {
 /**
  * `run [OPTIONS] IMAGE [COMMAND]` or, without an image, `run [OPTIONS] COMMAND` on a plain root
  * (--rootfs, $MYDOCKER_ROOTFS or the project's rootfs/). The first word is an image when it names
- * one in the store (name[:tag], or an id of 12+ hex digits); a path never does.
+ * one in the store (name[:tag], or an id of 12+ hex digits); a path never does. On a plain root
+ * --entrypoint goes in front of the words.
  */
 function chooseRoot(id: string, o: OptionValues, words: string[]): Root {
   const [first, ...rest] = words as [string, ...string[]];
+  const entrypoint = o.entrypoint as string | undefined;
+  const ownEntrypoint = entrypoint === undefined ? undefined : entrypoint === "" ? [] : [entrypoint];
+  const platform = o.platform !== undefined ? parsePlatform(o.platform as string) : undefined;
   const image = o.rootfs === undefined ? findImage(first) : undefined;
   if (image) {
+    const imageConfig = readImageConfig(image);
+    if (platform) checkPlatform(platform, { os: imageConfig.os ?? "", architecture: imageConfig.architecture ?? "", variant: imageConfig.variant }, `image with reference ${first} was found but`);
+    // docker's merge: --entrypoint (even "") replaces the image's ENTRYPOINT and drops its CMD
     const { Entrypoint = [], Cmd = [] } = image.config;
-    const command = [...Entrypoint, ...(rest.length ? rest : Cmd)];
+    const command = [...(ownEntrypoint ?? Entrypoint), ...(rest.length || ownEntrypoint ? rest : Cmd)];
     if (command.length === 0) throw new UsageError(`no command: image ${first} has no Cmd or Entrypoint; give one after the image`);
-    return { rootfs: `${containerLayerDir(id)}/merged`, command, image, ref: first };
+    return { rootfs: `${containerLayerDir(id)}/merged`, command, image, imageConfig, ref: first };
   }
+  if (platform) checkPlatform(platform, { os: "linux", architecture: hostArch() }, "the root filesystem (this host's platform)");
   if (o.rootfs === "") throw new UsageError("invalid --rootfs: empty path");
   const rootfs = resolve((o.rootfs as string) ?? defaultRootfs());
   if (!existsSync(rootfs)) throw new UsageError(`rootfs ${rootfs} does not exist`);
   if (!statSync(rootfs).isDirectory()) throw new UsageError(`rootfs ${rootfs} is not a directory`);
   if (realpathSync(rootfs) === "/") throw new UsageError("invalid --rootfs /: the host's own root cannot be a container's root");
-  if (o.rootfs !== undefined) return { rootfs, command: words }; // used in place, as runc uses a bundle's root
+  const command = [...(ownEntrypoint ?? []), ...words];
+  if (o.rootfs !== undefined) return { rootfs, command }; // used in place, as runc uses a bundle's root
+  if (!ownEntrypoint?.length) refuseMissingImage(first, rootfs, o);
   // The default rootfs is shared by every container (and is what `make rootfs` imports as
   // busybox:latest): it stays pristine under a writable layer of the container's own.
-  return { rootfs: `${containerLayerDir(id)}/merged`, command: words, lower: realpathSync(rootfs) };
+  return { rootfs: `${containerLayerDir(id)}/merged`, command, lower: realpathSync(rootfs) };
 }
+
+/** Where the default root's commands are looked for: docker's default PATH. */
+const DEFAULT_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+/**
+ * `run alpine echo hi` with no image "alpine": docker's answer (`Unable to find image`, 125)
+ * rather than "executable file not found" from inside the container — when the word is no path,
+ * reads as an image reference, and is no command of the default root.
+ */
+function refuseMissingImage(word: string, rootfs: string, o: OptionValues): void {
+  if (word.startsWith("/") || word.startsWith(".")) return;
+  let reference: string;
+  try {
+    reference = normalizeReference(word);
+  } catch {
+    return; // no reference: the init says what is wrong with it as a command
+  }
+  const isCommand = !word.includes("/") && DEFAULT_PATH.some((dir) => {
+    try {
+      lstatSync(join(rootfs, dir, word));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (isCommand) return;
+  const pulling = o.pull === "never" ? "" : " (there is no registry to pull from)";
+  throw new UsageError(`Unable to find image '${reference}' locally${pulling}: load it with "mydocker load -i FILE" or "mydocker import TARBALL ${reference}"`);
+}
+
+function readImageConfig(image: ImageRecord): OciImageConfig {
+  const { imageConfigBytes, parseImageConfig } = require("../image/store") as typeof import("../image/store");
+  try {
+    return parseImageConfig(imageConfigBytes(image.id)).oci;
+  } catch {
+    return {};
+  }
+}
+
+/** This machine's architecture in OCI's words (amd64, arm64...). */
+const hostArch = () => (require("../image/import") as typeof import("../image/import")).ociArch();
 
 function findImage(word: string): ImageRecord | undefined {
   if (word.startsWith("/") || word.startsWith(".")) return undefined;
@@ -224,6 +374,25 @@ function findImage(word: string): ImageRecord | undefined {
   const { resolveImage } = require("../image/store") as typeof import("../image/store");
   return resolveImage(word);
 }
+
+/** What the state records of the run/create flags, for inspect, ps and stop. */
+function runExtras(o: OptionValues, root: Root): Partial<ContainerState> {
+  const labels = { ...stringMap(root.imageConfig?.config?.Labels), ...labelsFromFlags(list(o, "label-file"), list(o, "label")) };
+  const imageStopSignal = root.imageConfig?.config?.StopSignal;
+  const stopSignal = o["stop-signal"] !== undefined ? signalName(o["stop-signal"] as string, "--stop-signal") : typeof imageStopSignal === "string" && imageStopSignal ? imageStopSignal : undefined;
+  const extras: Partial<ContainerState> = { labels };
+  if (o.entrypoint !== undefined) extras.entrypoint = o.entrypoint === "" ? [] : [o.entrypoint as string];
+  if (stopSignal !== undefined) extras.stopSignal = stopSignal;
+  if (o["stop-timeout"] !== undefined) extras.stopTimeout = parseStopTimeout(o["stop-timeout"] as string);
+  if (o.init === true) extras.init = true;
+  Object.assign(extras, supervisionExtras(o));
+  return extras;
+}
+
+const list = (o: OptionValues, name: string) => (o[name] as string[] | undefined) ?? [];
+
+const stringMap = (v: unknown): Record<string, string> =>
+  typeof v === "object" && v !== null ? Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === "string")) : {};
 
 /** Docker flags -> OCI config. Throws a one-line error on bad input; touches nothing. */
 export function specFromOptions(id: string, o: OptionValues, root: Root): Spec {
@@ -235,9 +404,10 @@ export function specFromOptions(id: string, o: OptionValues, root: Root): Spec {
   const volumes = ((o.volume as string[] | undefined) ?? []).map(parseVolumeSpec);
   const tmpfs = ((o.tmpfs as string[] | undefined) ?? []).map(parseTmpfsSpec);
   const resources = resourcesFromOptions(o);
-  const env = [...(image?.config.Env ?? []), ...resolveEnv((o.env as string[]) ?? [])];
+  const env = [...(image?.config.Env ?? []), ...envFromFlags(list(o, "env-file"), list(o, "env"))];
+  const init = o.init === true ? withInit(command) : undefined;
   const spec = buildSpec({
-    args: command,
+    args: init?.args ?? command,
     rootfs,
     readonly: o["read-only"] === true,
     hostname,
@@ -245,7 +415,7 @@ export function specFromOptions(id: string, o: OptionValues, root: Root): Spec {
     cwd: workdir,
     terminal: o.tty === true,
     resources,
-    mounts: [...volumes.map(volumeMount), ...tmpfs],
+    mounts: [...volumes.map(volumeMount), ...tmpfs, ...(init ? [init.mount] : [])],
   });
   const security = securityOptions(o, spec.linux.namespaces.map((n) => n.type));
   security.user ??= image?.config.User; // the image's USER, unless --user says otherwise
@@ -282,12 +452,4 @@ function resourcesFromOptions(o: OptionValues): CgroupResources {
 }
 
 /** `-e K=V` sets; `-e K` copies K from the caller's environment when set (docker's rule). */
-export function resolveEnv(entries: string[]): string[] {
-  const out: string[] = [];
-  for (const e of entries) {
-    if (e.startsWith("=") || e === "") throw new UsageError(`invalid --env "${e}": empty variable name`);
-    if (e.includes("=")) out.push(e);
-    else if (process.env[e] !== undefined) out.push(`${e}=${process.env[e]}`);
-  }
-  return out;
-}
+export { resolveEnv };

@@ -10,6 +10,7 @@ import { UsageError } from "../errors";
 import { readState, removeContainerRecord, updateState, withContainerLock, type ContainerState } from "../state/store";
 import { deleteRootfs, releaseRootfs } from "./rootfs";
 import { containerActor, emit } from "../events";
+import { releaseNetwork } from "../network/attach";
 
 export interface Outcome {
   exitCode: number;
@@ -79,6 +80,11 @@ export function removeDead(s: ContainerState, force: boolean): void {
       problems.push((e as Error).message);
     }
     try {
+      releaseNetwork({ id: s.id });
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+    try {
       const overlay = require("../image/overlay") as typeof import("../image/overlay");
       overlay.removeContainerLayer(s.id); // nothing to do for a plain rootfs
     } catch (e) {
@@ -90,10 +96,11 @@ export function removeDead(s: ContainerState, force: boolean): void {
   });
 }
 
-/** The cgroup and the overlay mount; returns what went wrong (never throws: the exit is recorded all the same). */
+/** The cgroup, the network and the overlay mount; returns what went wrong (never throws: the exit is recorded all the same). */
 function releaseHost(state: ContainerState, cgroup: Cgroup): string | undefined {
   const problems: string[] = [];
-  for (const step of [() => teardown({ id: state.id, rootfs: state.rootfs, cgroup }), () => releaseRootfs(state)]) {
+  // the cgroup first: once it is gone, nothing of the container runs to use its network
+  for (const step of [() => teardown({ id: state.id, rootfs: state.rootfs, cgroup }), () => releaseNetwork(state), () => releaseRootfs(state)]) {
     try {
       step();
     } catch (e) {

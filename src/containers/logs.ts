@@ -1,6 +1,11 @@
 // container.log: docker's json-file format, one JSON object per line of output:
 // {"log":"hello\n","stream":"stdout","time":"2026-11-29T16:00:00.000000000Z"}
-import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+// With --log-opt max-size (json-file semantics) the file is rotated once it has reached max-size:
+// container.log -> container.log.1 -> ... -> container.log.<max-file - 1>, the oldest dropped.
+// A file may pass max-size by the one entry that crossed it (docker's writer checks before a write).
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { FlagError } from "../errors";
+import { parseBytes } from "../units";
 
 export interface LogEntry {
   log: string;
@@ -8,43 +13,118 @@ export interface LogEntry {
   time: string;
 }
 
+export interface LogRotation {
+  maxSize: number;
+  maxFile: number;
+}
+
+export const logArgs = {
+  "log-opt": { type: "string", valueHint: "KEY=VALUE...", description: "Log options: max-size=10m, max-file=3 (repeatable, or comma-separated)" },
+} as const;
+
+/** `--log-opt max-size=10m,max-file=3` (repeatable) -> the rotation; undefined: unbounded (docker's json-file default). */
+export function parseLogOpts(values: string[]): LogRotation | undefined {
+  let maxSize: number | undefined;
+  let maxFile: number | undefined;
+  for (const item of values.flatMap((v) => v.split(","))) {
+    const eq = item.indexOf("=");
+    const key = eq > 0 ? item.slice(0, eq) : item;
+    const value = eq > 0 ? item.slice(eq + 1) : "";
+    if (key === "max-size") maxSize = parseBytes("--log-opt max-size", value);
+    else if (key === "max-file") {
+      if (!/^\d+$/.test(value) || Number(value) < 1) throw new FlagError(`invalid --log-opt max-file "${value}": expected a positive integer`);
+      maxFile = Number(value);
+    } else throw new FlagError(`unknown log opt '${key}' for json-file log driver (max-size, max-file)`);
+  }
+  if (maxFile !== undefined && maxFile > 1 && maxSize === undefined) throw new FlagError("--log-opt max-file requires max-size to be set");
+  return maxSize === undefined ? undefined : { maxSize, maxFile: maxFile ?? 1 };
+}
+
 /** A line longer than this is written in pieces (docker splits at 16 KiB too). */
 const MAX_ENTRY = 16 * 1024;
 
-export class LogWriter {
-  private readonly fd: number;
+/** The log files oldest first: the rotated ones (highest number first), then the current one. */
+export function logFiles(path: string, rotation?: LogRotation): string[] {
+  const rotated: string[] = [];
+  for (let n = 1; rotation ? n < rotation.maxFile : exists(`${path}.${n}`); n++) rotated.unshift(`${path}.${n}`);
+  return [...rotated.filter(exists), path];
+}
 
-  constructor(path: string) {
+const exists = (p: string) => {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export class LogWriter {
+  private fd: number;
+  private size: number;
+
+  constructor(private readonly path: string, private readonly rotation?: LogRotation) {
     this.fd = openSync(path, "a", 0o600);
+    this.size = fstatSync(this.fd).size;
   }
 
-  /** Copies both streams into the log until they end. */
-  async pump(stdout: unknown, stderr: unknown): Promise<void> {
+  /** Copies both streams into the log until they end; `tap` sees every chunk as it comes. */
+  async pump(stdout: unknown, stderr: unknown, tap?: (stream: LogEntry["stream"], chunk: Uint8Array) => void): Promise<void> {
     await Promise.all([
-      stdout instanceof ReadableStream ? this.copy(stdout, "stdout") : undefined,
-      stderr instanceof ReadableStream ? this.copy(stderr, "stderr") : undefined,
+      stdout instanceof ReadableStream ? this.copy(stdout, "stdout", tap) : undefined,
+      stderr instanceof ReadableStream ? this.copy(stderr, "stderr", tap) : undefined,
     ]);
   }
 
-  private async copy(stream: ReadableStream<Uint8Array>, name: LogEntry["stream"]): Promise<void> {
+  private async copy(stream: ReadableStream<Uint8Array>, name: LogEntry["stream"], tap?: (stream: LogEntry["stream"], chunk: Uint8Array) => void): Promise<void> {
+    const lines = this.lines(name);
+    for await (const chunk of stream) {
+      tap?.(name, chunk);
+      lines.push(chunk);
+    }
+    lines.end();
+  }
+
+  /** Splits raw bytes of one stream into entries (a line each, 16 KiB at most). */
+  lines(name: LogEntry["stream"]): { push(chunk: Uint8Array): void; end(): void } {
     const decoder = new TextDecoder();
     let pending = "";
-    for await (const chunk of stream) {
-      pending += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0 || pending.length >= MAX_ENTRY) {
-        const end = nl >= 0 ? nl + 1 : MAX_ENTRY;
-        this.write(name, pending.slice(0, end));
-        pending = pending.slice(end);
-      }
-    }
-    pending += decoder.decode();
-    if (pending) this.write(name, pending);
+    return {
+      push: (chunk) => {
+        pending += decoder.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = pending.indexOf("\n")) >= 0 || pending.length >= MAX_ENTRY) {
+          const end = nl >= 0 ? nl + 1 : MAX_ENTRY;
+          this.write(name, pending.slice(0, end));
+          pending = pending.slice(end);
+        }
+      },
+      end: () => {
+        pending += decoder.decode();
+        if (pending) this.write(name, pending);
+        pending = "";
+      },
+    };
   }
 
   private write(stream: LogEntry["stream"], log: string): void {
-    const entry: LogEntry = { log, stream, time: new Date().toISOString() };
-    writeSync(this.fd, JSON.stringify(entry) + "\n");
+    if (this.rotation && this.size >= this.rotation.maxSize) this.rotate(this.rotation.maxFile);
+    const line = Buffer.from(JSON.stringify({ log, stream, time: new Date().toISOString() } satisfies LogEntry) + "\n");
+    for (let off = 0; off < line.length; ) off += writeSync(this.fd, line, off);
+    this.size += line.length;
+  }
+
+  /** container.log.N-2 -> .N-1, ..., container.log -> .1 (rename(2): a reader's open fd keeps its file). */
+  private rotate(maxFile: number): void {
+    closeSync(this.fd);
+    if (maxFile <= 1) rmSync(this.path, { force: true });
+    else {
+      rmSync(`${this.path}.${maxFile - 1}`, { force: true });
+      for (let n = maxFile - 2; n >= 1; n--) if (exists(`${this.path}.${n}`)) renameSync(`${this.path}.${n}`, `${this.path}.${n + 1}`);
+      renameSync(this.path, `${this.path}.1`);
+    }
+    this.fd = openSync(this.path, "a", 0o600);
+    this.size = 0;
   }
 
   close(): void {
@@ -61,24 +141,81 @@ export function readLogEntries(path: string, offset = 0): { entries: LogEntry[];
     return { entries: [], next: offset };
   }
   try {
-    const size = fstatSync(fd).size;
-    if (size <= offset) return { entries: [], next: offset };
-    const data = Buffer.alloc(size - offset);
-    let got = 0;
-    while (got < data.length) {
-      const n = readSync(fd, data, got, data.length - got, offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    const end = data.subarray(0, got).lastIndexOf(0x0a) + 1; // only whole lines
-    const entries = data
-      .subarray(0, end)
-      .toString()
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as LogEntry);
-    return { entries, next: offset + end };
+    return readLogFd(fd, offset);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The complete entries of an open log from byte `offset` on. */
+export function readLogFd(fd: number, offset = 0): { entries: LogEntry[]; next: number } {
+  const size = fstatSync(fd).size;
+  if (size <= offset) return { entries: [], next: offset };
+  const data = Buffer.alloc(size - offset);
+  let got = 0;
+  while (got < data.length) {
+    const n = readSync(fd, data, got, data.length - got, offset + got);
+    if (n === 0) break;
+    got += n;
+  }
+  const end = data.subarray(0, got).lastIndexOf(0x0a) + 1; // only whole lines
+  const entries = data
+    .subarray(0, end)
+    .toString()
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as LogEntry);
+  return { entries, next: offset + end };
+}
+
+/**
+ * Follows a log across rotations: holds the current file open, and when the path names another
+ * file (rotated away), finishes the old one before it moves to the new one.
+ */
+export class LogFollower {
+  private fd?: number;
+  private ino?: number;
+  private offset = 0;
+
+  constructor(private readonly path: string) {}
+
+  /** Opens the current file at its end (what was read before is not repeated). */
+  startAtEnd(): void {
+    this.reopen();
+    if (this.fd !== undefined) this.offset = readLogFd(this.fd, 0).next;
+  }
+
+  /** Entries written since the last call. */
+  read(): LogEntry[] {
+    const out: LogEntry[] = [];
+    for (let turn = 0; turn < 4; turn++) {
+      if (this.fd === undefined) this.reopen();
+      if (this.fd === undefined) return out;
+      const r = readLogFd(this.fd, this.offset);
+      out.push(...r.entries);
+      this.offset = r.next;
+      let now: number | undefined;
+      try {
+        now = statSync(this.path).ino;
+      } catch {}
+      if (now === this.ino) return out;
+      this.close(); // rotated: the next turn opens the new file from its start
+    }
+    return out;
+  }
+
+  private reopen(): void {
+    try {
+      this.fd = openSync(this.path, "r");
+      this.ino = fstatSync(this.fd).ino;
+      this.offset = 0;
+    } catch {
+      this.fd = undefined;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }

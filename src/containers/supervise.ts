@@ -13,6 +13,7 @@ import { mark, now, step } from "../trace";
 import { settle, type Outcome } from "./lifecycle";
 import { prepareRootfs, releaseRootfs } from "./rootfs";
 import { containerActor, emit } from "../events";
+import { prepareNetwork, type NetworkPlan } from "../network/attach";
 
 export type { Outcome };
 
@@ -22,8 +23,8 @@ export interface SuperviseOptions {
   logFile?: string;
   /** called once the command runs (or failed to start) */
   onStarted?: (result: { ok: true; pid: number } | { ok: false; error: string; code: number }) => void;
-  /** called with the init while it runs (e.g. to forward signals) */
-  onRunning?: (c: StartedContainer) => void;
+  /** called with the init while it runs (e.g. to forward signals); a promise returned (copying its output) is awaited before the exit is recorded */
+  onRunning?: (c: StartedContainer) => void | Promise<void>;
 }
 
 
@@ -31,9 +32,11 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   // The container's cgroup goes under ours: whoever reopens it later needs to know where we were.
   const selfCgroup = readFileSync("/proc/self/cgroup", "utf8");
   let started: StartedContainer;
+  let network: NetworkPlan | undefined;
   try {
     step("the container's root (an overlay mount, for an image or the default rootfs)", () => prepareRootfs(state));
-    started = startContainer({ id: state.id, spec, stdio: opts.stdio, cgroup: { parent: state.cgroup.parent, selfCgroup } });
+    network = step("network: an address and ports from the store, /etc/hosts, hostname, resolv.conf", () => prepareNetwork(state));
+    started = startContainer({ id: state.id, spec, stdio: opts.stdio, cgroup: { parent: state.cgroup.parent, selfCgroup }, wireNetwork: network.wire });
   } catch (e) {
     const { message, code } = e instanceof StartError ? e : new StartError((e as Error).message ?? String(e), 125);
     releaseRootfs(state);
@@ -51,6 +54,7 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
       monitorPid: process.pid,
       monitorStartTime: processStartTime(process.pid),
       cgroup: { ...state.cgroup, selfCgroup },
+      ...(network?.record ? { network: network.record } : {}),
     }));
   } catch (e) {
     // A container that cannot be recorded as running is not left running unrecorded: end it,
@@ -66,11 +70,12 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   const logs = opts.logFile ? new LogWriter(opts.logFile) : undefined;
   const pumped = logs ? logs.pump(started.init.stdout, started.init.stderr) : Promise.resolve();
   opts.onStarted?.({ ok: true, pid: started.pid });
-  opts.onRunning?.(started);
+  const relayed = opts.onRunning?.(started);
   const running = now();
   const exit = await waitForExit(started);
   mark("wait: the command runs until it exits", running, `exit ${exit.exitCode}`);
   await pumped;
+  await relayed;
   logs?.close();
   emit("container", "die", containerActor(readState(state.id) ?? state, { exitCode: String(exit.exitCode) })); // its name now (a rename)
   try {

@@ -34,6 +34,12 @@ export interface StartOptions {
   pidNamespace?: string;
   /** called with the pty master before the command may run (see awaitInit) */
   onTerminal?: (master: number) => void;
+  /**
+   * The init is born in a new network namespace too, and this is called with its pid right after
+   * the spawn, while its Bun starts and before it gets its orders (the caller connects the
+   * namespace: src/network/attach.ts). Without it the init makes its own network namespace.
+   */
+  wireNetwork?: (pid: number) => void;
 }
 
 export interface StartedContainer {
@@ -65,8 +71,15 @@ export function startContainer(opts: StartOptions): StartedContainer {
     // The init gets the compiled filter, not the profile: it only loads it (seccomp(2)).
     const { seccomp, ...linux } = opts.spec.linux;
     const filter = step("seccomp: the profile's BPF (compiled once, then read from the cache)", () => compiledSeccomp(seccomp));
-    const orders = { id: opts.id, spec: { ...opts.spec, linux }, execFifo: opts.execFifo, ...filter, ...(tracing() ? { trace: true } : {}) };
-    const { init, terminal } = launchInit(opts.stdio, cgroup, orders, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal);
+    const orders = {
+      id: opts.id,
+      spec: { ...opts.spec, linux },
+      execFifo: opts.execFifo,
+      ...filter,
+      ...(opts.wireNetwork ? { bornIn: ["network" as const] } : {}),
+      ...(tracing() ? { trace: true } : {}),
+    };
+    const { init, terminal } = launchInit(opts.stdio, cgroup, orders, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal, opts.wireNetwork);
     return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
     teardown({ id: opts.id, rootfs: opts.spec.root.path, cgroup });
@@ -118,6 +131,7 @@ function compiledSeccomp(seccomp: LinuxSeccomp | undefined): { seccomp?: string;
  */
 function launchInit(
   stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec", onTerminal?: (master: number) => void,
+  wireNetwork?: (pid: number) => void,
 ): Launched {
   // Into the cgroup before the orders are read, so that limits hold from the first step of the
   // container. Moving a whole Bun process (all its threads, cgroup.procs) takes the kernel's
@@ -131,13 +145,16 @@ function launchInit(
   const init = withChildNamespace(
     "pid",
     () =>
-      step(`spawn \`mydocker init\` (Bun.spawn: vfork + exec${birth ? ", into its cgroup" : ""})`, () =>
+      step(`spawn \`mydocker init\` (Bun.spawn: vfork + exec${birth ? ", into its cgroup" : ""}${wireNetwork ? ", in a new network namespace" : ""})`, () =>
         Bun.spawn(selfCommand("init", ...(selfJoin ?? [])), { stdio: [...stdio, "pipe"], env: CLEAN_ENV, ...(birth ? { cgroup: birth } : {}) }),
       ),
     pidNamespace,
+    wireNetwork !== undefined,
   ) as StartedContainer["init"];
   const ordersFd = init.stdio[3] as unknown as number;
   try {
+    // while the init's Bun starts: connect its network namespace
+    wireNetwork?.(init.pid);
     setBlocking(ordersFd);
     sendOrders(ordersFd, orders);
     const waiting = now();
@@ -216,7 +233,7 @@ function awaitInit(fd: number, until: "exec" | "ready", onTerminal?: (master: nu
     if (msg.data.length === 0) break;
     text += msg.data.toString();
     const messages = decodeLines(text.slice(0, text.lastIndexOf("\n") + 1));
-    for (const m of messages) if ((m.type === "exec" || m.type === "error") && m.trace && !traced) (traced = true), addEvents(m.trace);
+    for (const m of messages) if ((m.type === "exec" || m.type === "error" || m.type === "ready") && m.trace && !traced) (traced = true), addEvents(m.trace);
     const error = messages.find((m) => m.type === "error");
     if (error?.type === "error") return { failure: { error: error.error, code: error.code }, terminal };
     reached = messages.some((m) => m.type === until);

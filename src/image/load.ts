@@ -1,5 +1,9 @@
-// `load`: images from a `docker save` archive (manifest.json; layers as <id>/layer.tar or blobs)
-// or an OCI image layout (index.json + blobs/, a directory or a tar, layers plain or gzip/zstd).
+// `load`: images from a `docker save` archive (manifest.json; layers as <id>/layer.tar or blobs),
+// an OCI image layout (index.json + blobs/, a directory or a tar, layers plain or gzip/zstd), or
+// the containers/image `dir` layout (`skopeo copy … dir:D`, `podman save --format docker-dir`):
+// manifest.json is one image manifest (docker v2 schema 2 or OCI; or an index whose instances sit
+// in <hex>.manifest.json), the config and each layer a file named by its digest's hex, and a
+// `version` file ("Directory Transport Version: 1.1"). A dir layout holds no name: untagged.
 // Every layer is checked against the config's diff ids and every blob against its digest; a
 // failed load leaves no layer or record behind.
 import { createWriteStream, statSync } from "node:fs";
@@ -190,6 +194,10 @@ function describe(a: Archive): ImageRef[] {
     }
   };
   const manifest = json("manifest.json");
+  if (Array.isArray(manifest)) return dockerImages(manifest);
+  if (manifest !== undefined && typeof manifest === "object" && manifest !== null && "schemaVersion" in manifest) {
+    return dirImages(manifest, (name) => json(name), (d, b) => verify(b, d, dirMember(d)), a);
+  }
   if (manifest !== undefined) return dockerImages(manifest);
   const index = json("index.json");
   if (index !== undefined) return ociImages(index, (d) => json(blobPath(d)), (d, b) => verify(b, d, blobPath(d)), a);
@@ -209,6 +217,37 @@ function dockerImages(manifest: unknown): ImageRef[] {
       tags: ((m.RepoTags ?? []) as string[]).map(tagOf).filter((t): t is string => t !== undefined),
     };
   });
+}
+
+/** A member of a dir layout: the digest's hex (containers/image's directory transport). */
+const dirMember = (digest: string) => blobPath(digest).split("/")[2]!;
+
+/**
+ * The `dir` layout: manifest.json is the image's own manifest (or an index, whose instances are
+ * <hex>.manifest.json). Docker schema 1 manifests (v1 history, no config) are refused by name.
+ */
+function dirImages(manifest: any, json: (name: string) => any, check: (d: string, b: Buffer) => void, a: Archive): ImageRef[] {
+  if (manifest.schemaVersion === 1) throw new Error("manifest.json is a docker schema 1 manifest (dir layout): not supported; copy it again with `skopeo copy --format v2s2` or `--format oci`");
+  if (Array.isArray(manifest.manifests)) {
+    const ours = (manifest.manifests as Descriptor[]).filter((d) => typeof d?.digest === "string" && (!d.platform || (d.platform.os === "linux" && d.platform.architecture === ociArch())));
+    if (ours.length === 0) throw new Error(`the dir layout's manifest list has no image for linux/${ociArch()}`);
+    const chosen = ours[0]!;
+    const name = `${dirMember(chosen.digest)}.manifest.json`;
+    const raw = a.read(name);
+    if (!raw) throw new Error(`${name} is missing (the dir layout's manifest list names it)`);
+    check(chosen.digest, raw);
+    return dirImages(json(name), json, check, a);
+  }
+  if (MT.index.includes(manifest.mediaType)) throw new Error("manifest.json is malformed: an index without manifests");
+  if (typeof manifest.config?.digest !== "string" || !Array.isArray(manifest.layers) || !manifest.layers.every((l: Descriptor) => typeof l?.digest === "string")) {
+    throw new Error("manifest.json is malformed (dir layout: expected config and layers descriptors)");
+  }
+  return [{
+    config: dirMember(manifest.config.digest),
+    configDigest: manifest.config.digest,
+    layers: (manifest.layers as Descriptor[]).map((l) => ({ member: dirMember(l.digest), digest: l.digest })),
+    tags: [],
+  }];
 }
 
 interface Descriptor {

@@ -15,6 +15,11 @@ export interface ImageConfig {
   Env?: string[];
   WorkingDir?: string;
   User?: string;
+  /** in the raw config only (parseImageConfig's `config` leaves them out) */
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  /** "80/tcp": {} — what `run -P` publishes */
+  ExposedPorts?: Record<string, object>;
 }
 
 export interface ImageRecord {
@@ -34,6 +39,7 @@ export interface OciImageConfig {
   created?: string;
   author?: string;
   architecture?: string;
+  variant?: string;
   os?: string;
   config?: ImageConfig;
   rootfs?: { type?: string; diff_ids?: string[] };
@@ -63,6 +69,8 @@ export function parseImageConfig(bytes: Uint8Array | string): { oci: OciImageCon
   if (strings(c.Env)) config.Env = c.Env;
   if (typeof c.WorkingDir === "string" && c.WorkingDir) config.WorkingDir = c.WorkingDir;
   if (typeof c.User === "string" && c.User) config.User = c.User;
+  const exposed = (c as { ExposedPorts?: unknown }).ExposedPorts;
+  if (exposed && typeof exposed === "object") config.ExposedPorts = Object.fromEntries(Object.keys(exposed).filter((k) => /^\d+(\/(tcp|udp))?$/.test(k)).map((k) => [k, {}]));
   return { oci, layers, config };
 }
 

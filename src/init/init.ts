@@ -5,11 +5,10 @@
 //
 // Only synchronous calls here: they run on this (the JS) thread, which is the thread whose
 // namespaces change; Bun's other threads stay where they were and die at execve.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync, writeSync, accessSync, chownSync, constants } from "node:fs";
-import { dirname } from "node:path";
+import * as F from "../../ffi/file";
 import { SyscallError } from "../../ffi/errno";
 import * as M from "../../ffi/mount";
-import { CLONE_FS, NAMESPACES, setns, unshare } from "../../ffi/namespaces";
+import { CLONE_FS, NAMESPACES, setns, unshare, type NamespaceType } from "../../ffi/namespaces";
 import { setLinkUp } from "../../ffi/net";
 import { sendFd } from "../../ffi/socket";
 import { close as closeFd, dup2, openPtyMaster, openPtyPeer, ptySlavePath, setControllingTerminal, setsid, setWindowSize } from "../../ffi/tty";
@@ -55,7 +54,7 @@ export function main(): never {
   // everything the init does for the container happens inside its limits.
   const firstLine = now();
   try {
-    for (const tasks of process.argv.slice(3)) writeFileSync(tasks, "0");
+    for (const tasks of process.argv.slice(3)) F.writeText(tasks, "0");
   } catch (e) {
     return fail(new InitError(`init: join the container's cgroup: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
   }
@@ -87,9 +86,6 @@ export function main(): never {
   }
 }
 
-const O_PATH = 0o10000000;
-const O_CLOEXEC = 0o2000000;
-
 /** The exec FIFO (OCI create), held by an O_PATH fd; then, once `start` came, open for writing. */
 let parkedOn: number | undefined;
 let startFifo: number | undefined;
@@ -100,10 +96,10 @@ let startFifo: number | undefined;
  * open (close-on-exec): `start` reads end of file once execve succeeded, or the error after it.
  */
 function park(fifoPath: number): void {
-  writeSync(ORDERS_FD, encode({ type: "ready" })); // `create` returns on it: nobody listens on fd 3 afterwards
-  startFifo = openSync(`/proc/self/fd/${fifoPath}`, "w");
-  closeSync(fifoPath);
-  writeSync(startFifo, "0");
+  F.write(ORDERS_FD, encode({ type: "ready", ...(tracing() ? { trace: traceEvents() } : {}) })); // `create` returns on it: nobody listens on fd 3 afterwards
+  startFifo = F.open(`/proc/self/fd/${fifoPath}`, F.O_WRONLY);
+  F.close(fifoPath);
+  F.write(startFifo, "0");
 }
 
 /**
@@ -117,18 +113,19 @@ function fault(step: string): void {
 }
 
 /** The container start, step by step. */
-function startContainer({ spec, seccomp, seccompFlags, execFifo }: CreateOrders): never {
+function startContainer({ spec, seccomp, seccompFlags, execFifo, bornIn = [] }: CreateOrders): never {
   const rootfs = spec.root.path;
   // OCI create: the FIFO `start` will open is a host path, out of reach after the pivot: hold it
   // by an O_PATH fd now, reopen it through /proc/self/fd when parked (as runc does).
-  if (execFifo) parkedOn = openSync(execFifo, O_PATH | O_CLOEXEC);
-  const cgroupV2 = existsSync("/sys/fs/cgroup/cgroup.controllers"); // the host's view, before the pivot
+  if (execFifo) parkedOn = F.open(execFifo, F.O_PATH);
+  const cgroupV2 = F.exists("/sys/fs/cgroup/cgroup.controllers"); // the host's view, before the pivot
   // 1. New namespaces for this thread (the PID namespace was made by the parent: a process
-  //    cannot change its own, see pid_namespaces(7)). The cgroup namespace is made now that the
-  //    parent has put us in the container's cgroup, so that cgroup becomes its root.
+  //    cannot change its own, see pid_namespaces(7); so was the network namespace of a container
+  //    on a bridge, which the parent connected while we started: `bornIn`). The cgroup namespace
+  //    is made now that we are in the container's cgroup, so that cgroup becomes its root.
   fault("start");
   joinNamespaces(spec);
-  unshare(namespaceFlags(spec));
+  unshare(namespaceFlags(spec, bornIn));
   umask(0);
   // 2. Stop mount events from propagating to the host (mount_namespaces(7): / is often shared).
   M.mount(null, "/", null, M.MS_REC | M.MS_PRIVATE);
@@ -156,7 +153,7 @@ function startContainer({ spec, seccomp, seccompFlags, execFifo }: CreateOrders)
   makeDevices(spec.linux.devices ?? DEFAULT_DEVICES);
   const terminal = spec.process.terminal ? openTerminal({ console: true, size: spec.process.consoleSize }) : undefined;
   // `run -w` makes a missing directory, as docker does (before the root may turn read-only)
-  mkdirSync(spec.process.cwd, { recursive: true, mode: 0o755 });
+  F.mkdir(spec.process.cwd, 0o755, true);
   // 7. Kernel parameters of the container's own namespaces, while /proc/sys is still writable.
   for (const [key, value] of Object.entries(spec.linux.sysctl ?? {})) step(`write /proc/sys/${key.replaceAll(".", "/")} = ${value}`, () => writeSysctl(key, value));
   // 8. What the command must not see or change: masked paths (an empty read-only tmpfs on a
@@ -168,7 +165,7 @@ function startContainer({ spec, seccomp, seccompFlags, execFifo }: CreateOrders)
   if (spec.hostname) sethostname(spec.hostname);
   if (spec.domainname) setdomainname(spec.domainname);
   if (spec.linux.namespaces.some((n) => n.type === "network" && !n.path)) setLinkUp("lo");
-  if (spec.process.oomScoreAdj !== undefined) writeFileSync("/proc/self/oom_score_adj", String(spec.process.oomScoreAdj));
+  if (spec.process.oomScoreAdj !== undefined) F.writeText("/proc/self/oom_score_adj", String(spec.process.oomScoreAdj));
   // 10. Become the command, with the privileges the config leaves it.
   return becomeCommand(spec.process, { program: seccomp, flags: seccompFlags }, terminal);
 }
@@ -181,10 +178,10 @@ function startContainer({ spec, seccomp, seccompFlags, execFifo }: CreateOrders)
  */
 function joinContainer(orders: ExecOrders): never {
   unshare(CLONE_FS);
-  const fds = orders.namespaces.map((ns) => ({ type: ns.type, fd: openSync(ns.path, "r") }));
+  const fds = orders.namespaces.map((ns) => ({ type: ns.type, fd: F.open(ns.path, "r") }));
   for (const { type, fd } of fds) {
     setns(fd, NAMESPACES[type].flag);
-    closeSync(fd);
+    F.close(fd);
   }
   const terminal = orders.process.terminal ? openTerminal({ console: false, size: orders.process.consoleSize }) : undefined;
   return becomeCommand(orders.process, { program: orders.seccomp, flags: orders.seccompFlags }, terminal);
@@ -235,7 +232,8 @@ function becomeCommand(proc: Spec["process"], seccomp: { program?: string; flags
   if (filter && proc.noNewPrivileges) loadSeccompProgram(filter, seccomp.flags);
   fault("before-exec");
   // a failed execve is reported after this, as an error
-  if (parkedOn === undefined) writeSync(ORDERS_FD, encode({ type: "exec", ...(tracing() ? { trace: traceEvents() } : {}) }));
+  if (parkedOn === undefined) F.write(ORDERS_FD, encode({ type: "exec", ...(tracing() ? { trace: traceEvents() } : {}) }));
+  else if (tracing()) F.write(startFifo!, encode({ type: "exec", trace: traceEvents() })); // for `start --trace`
   try {
     return execve(path, proc.args, env);
   } catch (e) {
@@ -256,15 +254,15 @@ function userOf(u: NonNullable<Spec["process"]["user"]>): { uid: number; gid: nu
 
 /** The config's capability names as masks; names the kernel lacks are skipped, as runc does. */
 function capabilitySets(c: NonNullable<Spec["process"]["capabilities"]>) {
-  const lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+  const lastCap = Number(F.readText("/proc/sys/kernel/cap_last_cap"));
   const m = (names?: string[]) => capabilityMask(names, lastCap).mask;
   return { lastCap, bounding: m(c.bounding), effective: m(c.effective), permitted: m(c.permitted), inheritable: m(c.inheritable), ambient: m(c.ambient) };
 }
 
 /** The namespaces to make: those of the config without a `path` (the PID one is the parent's job). */
-function namespaceFlags(spec: Spec): number {
+function namespaceFlags(spec: Spec, bornIn: NamespaceType[]): number {
   let flags = 0;
-  for (const ns of spec.linux.namespaces) if (!ns.path && ns.type !== "pid") flags |= NAMESPACES[ns.type].flag;
+  for (const ns of spec.linux.namespaces) if (!ns.path && ns.type !== "pid" && !bornIn.includes(ns.type)) flags |= NAMESPACES[ns.type].flag;
   return flags;
 }
 
@@ -277,11 +275,11 @@ function joinNamespaces(spec: Spec): void {
   for (const ns of spec.linux.namespaces) {
     if (!ns.path || ns.type === "pid") continue;
     if (ns.type === "mount") throw new InitError("namespace mount: joining an existing one is not supported");
-    const fd = openSync(ns.path, "r");
+    const fd = F.open(ns.path, "r");
     try {
       setns(fd, NAMESPACES[ns.type].flag);
     } finally {
-      closeSync(fd);
+      F.close(fd);
     }
   }
 }
@@ -298,17 +296,17 @@ function openBindSources(mounts: Mount[]): Map<Mount, number> {
 /** One mount of the config, inside the new root; `bindTree` holds a bind mount's source (openTree). */
 function mountOne(m: Mount, bindTree?: number): void {
   const { flags, data } = parseMountOptions(m.options);
-  if (bindTree !== undefined && !fstatSync(bindTree).isDirectory()) {
+  if (bindTree !== undefined && !F.isDirectory(bindTree)) {
     // a file is bind-mounted onto a file
-    mkdirSync(dirname(m.destination), { recursive: true, mode: 0o755 });
-    if (!existsSync(m.destination)) writeFileSync(m.destination, "", { mode: 0o644 });
+    F.mkdir(F.dirname(m.destination), 0o755, true);
+    if (!F.exists(m.destination)) F.writeText(m.destination, "", 0o644);
   } else {
-    mkdirSync(m.destination, { recursive: true, mode: 0o755 }); // umask is 0 here: say the mode
+    F.mkdir(m.destination, 0o755, true); // umask is 0 here: say the mode
   }
   if (bindTree !== undefined) {
     if (flags & M.MS_RDONLY) M.makeTreeReadOnly(bindTree, m.destination);
     M.moveMount(bindTree, m.destination);
-    closeSync(bindTree);
+    F.close(bindTree);
     return;
   }
   // sysfs and the like refuse MS_RDONLY on first mount in some cases; mount, then remount ro.
@@ -324,11 +322,11 @@ function mountOne(m: Mount, bindTree?: number): void {
 function makeDevices(devices: LinuxDevice[]): void {
   const TYPES = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO } as const;
   for (const d of devices) {
-    mkdirSync(dirname(d.path), { recursive: true, mode: 0o755 });
+    F.mkdir(F.dirname(d.path), 0o755, true);
     mknod(d.path, TYPES[d.type] | (d.fileMode ?? 0o666), d.major ?? 0, d.minor ?? 0);
-    if (d.uid !== undefined || d.gid !== undefined) chownSync(d.path, d.uid ?? 0, d.gid ?? 0);
+    if (d.uid !== undefined || d.gid !== undefined) F.chown(d.path, d.uid ?? 0, d.gid ?? 0);
   }
-  for (const [link, target] of DEV_LINKS) if (!existsSync(link)) symlinkSync(target, link);
+  for (const [link, target] of DEV_LINKS) if (!F.exists(link)) F.symlink(target, link);
 }
 
 /**
@@ -346,11 +344,11 @@ function mountCgroupFs(m: Mount, v2: boolean): void {
     return;
   }
   M.mount("tmpfs", m.destination, "tmpfs", keep, "mode=755");
-  for (const line of readFileSync("/proc/self/cgroup", "utf8").split("\n")) {
+  for (const line of F.readText("/proc/self/cgroup").split("\n")) {
     const controllers = line.split(":")[1];
     if (!controllers) continue; // the v2 line of a hybrid host, or the end
     const dir = `${m.destination}/${controllers.replace(/^name=/, "")}`;
-    mkdirSync(dir, { mode: 0o755 });
+    F.mkdir(dir, 0o755);
     M.mount("cgroup", dir, "cgroup", keep, controllers.startsWith("name=") ? `none,${controllers}` : controllers);
   }
   if (readOnly) M.makeReadOnly(m.destination); // recursive: the tmpfs and every hierarchy in it
@@ -367,7 +365,7 @@ function propagationFlag(name: string): number {
 function maskPath(path: string): void {
   let dir: boolean;
   try {
-    dir = statSync(path).isDirectory();
+    dir = F.isDirectory(path);
   } catch {
     return;
   }
@@ -377,7 +375,7 @@ function maskPath(path: string): void {
 
 /** OCI readonlyPaths: bind the path onto itself and make that mount read-only. */
 function readonlyPath(path: string): void {
-  if (!existsSync(path)) return;
+  if (!F.exists(path)) return;
   M.mount(path, path, null, M.MS_BIND | M.MS_REC);
   M.makeReadOnly(path);
 }
@@ -386,7 +384,7 @@ function readonlyPath(path: string): void {
 function writeSysctl(key: string, value: string): void {
   if (!sysctlNamespace(key)) throw new InitError(`sysctl ${key}: not in a namespace of the container; refusing to change the host`);
   try {
-    writeFileSync(`/proc/sys/${key.replaceAll(".", "/")}`, value);
+    F.writeText(`/proc/sys/${key.replaceAll(".", "/")}`, value);
   } catch (e) {
     throw new InitError(`sysctl ${key}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -404,14 +402,14 @@ function openTerminal(opts: { console: boolean; size?: { height: number; width: 
   // program reads it once, at its start. The runtime keeps it in step afterwards (SIGWINCH).
   if (opts.size && opts.size.height > 0 && opts.size.width > 0) setWindowSize(slave, opts.size.height, opts.size.width);
   if (opts.console) {
-    writeFileSync("/dev/console", "", { mode: 0o600 });
+    F.writeText("/dev/console", "", 0o600);
     M.mount(ptySlavePath(master), "/dev/console", null, M.MS_BIND);
   }
   sendFd(ORDERS_FD, master, encode({ type: "terminal" }));
   closeFd(master);
   // The runtime answers with one byte once it handed the master on (an OCI --console-socket):
   // the caller can size the window before the command starts and reads it.
-  if (readSync(ORDERS_FD, Buffer.alloc(1)) !== 1) throw new InitError("init: the runtime went away before it took the terminal");
+  if (F.read(ORDERS_FD, Buffer.alloc(1)) !== 1) throw new InitError("init: the runtime went away before it took the terminal");
   return slave;
 }
 
@@ -427,15 +425,15 @@ function becomeTerminalSession(slave: number): void {
 function lookPath(cmd: string | undefined, env: string[]): string {
   if (!cmd) throw new InitError("no command given");
   if (cmd.includes("/")) {
-    if (!existsSync(cmd)) throw new InitError(`exec ${cmd}: no such file or directory`, 127);
+    if (!F.exists(cmd)) throw new InitError(`exec ${cmd}: no such file or directory`, 127);
     return cmd;
   }
   const pathVar = env.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
   for (const dir of pathVar.split(":")) {
     const candidate = `${dir || "."}/${cmd}`;
     try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
+      F.access(candidate, F.X_OK);
+      if (F.isRegularFile(candidate)) return candidate;
     } catch {}
   }
   throw new InitError(`exec ${cmd}: executable file not found in $PATH`, 127);
@@ -445,7 +443,7 @@ function readOrders(): string {
   const chunks: Buffer[] = [];
   const buf = Buffer.alloc(64 * 1024);
   for (;;) {
-    const n = readSync(ORDERS_FD, buf);
+    const n = F.read(ORDERS_FD, buf);
     if (n === 0) break;
     chunks.push(Buffer.from(buf.subarray(0, n)));
     if (buf[n - 1] === 0x0a) break; // one JSON line
@@ -458,13 +456,13 @@ function fail(e: unknown): never {
   const code = e instanceof InitError ? e.code : 125;
   if (startFifo !== undefined) {
     try {
-      writeSync(startFifo, encode({ type: "error", error, code })); // for `start` to report
+      F.write(startFifo, encode({ type: "error", error, code })); // for `start` to report
     } catch {}
     process.exit(code);
   }
   try {
-    writeSync(ORDERS_FD, encode({ type: "error", error, code, ...(tracing() ? { trace: traceEvents() } : {}) }));
-    closeSync(ORDERS_FD);
+    F.write(ORDERS_FD, encode({ type: "error", error, code, ...(tracing() ? { trace: traceEvents() } : {}) }));
+    F.close(ORDERS_FD);
   } catch {
     // the runtime is gone: nobody to tell
   }

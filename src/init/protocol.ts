@@ -33,6 +33,8 @@ export interface CreateOrders {
   fault?: string;
   /** --trace: record every step and send the record with `exec` (or `error`) */
   trace?: boolean;
+  /** namespaces of the config the init was born in (the parent made them): not to be made again */
+  bornIn?: NamespaceType[];
 }
 
 /** `exec`: the command, and the namespaces of the running container to join (/proc/PID/ns files). */
@@ -50,7 +52,7 @@ export type InitOrders = CreateOrders | { exec: ExecOrders };
 /** What the init says. */
 export type InitMessage =
   | { type: "terminal" }
-  | { type: "ready" }
+  | { type: "ready"; trace?: TraceEvent[] }
   | { type: "exec"; trace?: TraceEvent[] }
   | { type: "error"; error: string; code: number; trace?: TraceEvent[] };
 

@@ -1,6 +1,6 @@
 // `--user NAME[:GROUP]` / `UID[:GID]` resolved the way docker (and runc's libcontainer/user) does:
 // from the container's own /etc/passwd and /etc/group, read inside the new root, never the host's.
-import { readFileSync } from "node:fs";
+import { readText } from "../../ffi/file";
 
 export interface ResolvedUser {
   uid: number;
@@ -37,7 +37,7 @@ export function parseGroup(text: string): GroupEntry[] {
 
 function readOrEmpty(path: string): string {
   try {
-    return readFileSync(path, "utf8");
+    return readText(path);
   } catch {
     return "";
   }

@@ -4,6 +4,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { S_IFIFO, mknod } from "../../ffi/fs";
+import { pollIn, POLLHUP } from "../../ffi/poll";
 import { connectUnix, sendFd } from "../../ffi/socket";
 import { close as closeFd } from "../../ffi/tty";
 import { openCgroup, type Cgroup } from "../cgroups";
@@ -16,6 +17,8 @@ import { bootId, processStartTime, signalProcess } from "../state/proc";
 import { loadBundle, ociResources, type Hooks } from "./bundle";
 import { str, type FlagDef, type Flags } from "./flags";
 import { runHooks } from "./hooks";
+import { addEvents, mark, now, step, tracing, type TraceEvent } from "../trace";
+import { traced, traceFlag } from "./trace";
 import {
   checkId, fifoPath, initAlive, listIds, OCI_VERSION, OciError, readRecord, readSpec, recordDir, removeRecord, requireRecord,
   reserve, stateJson, statusOf, writeRecord, type OciRecord, type OciStatus,
@@ -30,7 +33,8 @@ type Command = { flags: Record<string, FlagDef>; run(f: Flags, args: string[], c
 
 const cgroupOf = (rec: OciRecord): Cgroup => openCgroup({ id: rec.cgroup.id, parent: rec.cgroup.parent, selfCgroup: rec.cgroup.selfCgroup });
 const statusNow = (rec: OciRecord): OciStatus => statusOf(rec, () => frozen(rec));
-const hooksOf = (id: string): Hooks => {
+const hooksOf = (id: string): Hooks => step("read hooks.json (the bundle's hooks)", () => readHooks(id));
+const readHooks = (id: string): Hooks => {
   try {
     return JSON.parse(readFileSync(join(recordDir(id), "hooks.json"), "utf8")) as Hooks;
   } catch {
@@ -98,9 +102,9 @@ function create(f: Flags, id: string, ctx: Context): { rec: OciRecord; launched:
   const bundleDir = resolve(str(f, "bundle") ?? ".");
   if (f["no-pivot"]) ctx.debug("--no-pivot: pivot_root is used all the same");
   if (str(f, "preserve-fds") && str(f, "preserve-fds") !== "0") throw new OciError("--preserve-fds is not supported");
-  const bundle = loadBundle(bundleDir, id);
+  const bundle = step(`read the bundle: ${join(bundleDir, "config.json")}`, () => loadBundle(bundleDir, id));
   for (const w of bundle.warnings) ctx.warn(w);
-  reserve(id);
+  step(`mkdir the container's record: ${recordDir(id)}`, () => reserve(id));
   try {
     const selfCgroup = readFileSync("/proc/self/cgroup", "utf8");
     const rec: OciRecord = {
@@ -108,27 +112,29 @@ function create(f: Flags, id: string, ctx: Context): { rec: OciRecord; launched:
       annotations: bundle.annotations, cgroup: { ...bundle.cgroup, selfCgroup },
     };
     mknod(fifoPath(id), S_IFIFO | 0o600);
-    writeRecord(rec, bundle.spec);
-    writeFileSync(join(recordDir(id), "hooks.json"), JSON.stringify(bundle.hooks), { mode: 0o600 });
+    step("write the record: config.json, state.json, hooks.json", () => {
+      writeRecord(rec, bundle.spec);
+      writeFileSync(join(recordDir(id), "hooks.json"), JSON.stringify(bundle.hooks), { mode: 0o600 });
+    });
     const stdio: StdioPlan = ["inherit", "inherit", "inherit"];
     const terminal = bundle.spec.process.terminal === true;
     const started = startContainer({
       id, spec: bundle.spec, stdio, cgroup: { id: bundle.cgroup.id, parent: bundle.cgroup.parent, selfCgroup },
       execFifo: fifoPath(id), pidNamespace: bundle.pidNamespace, onTerminal: consoleSender(str(f, "console-socket"), terminal),
     });
-    Object.assign(rec, { pid: started.pid, pidStartTime: processStartTime(started.pid) });
-    writeRecord(rec);
+    step("write the record: state.json (the init's pid, status created)", () => {
+      Object.assign(rec, { pid: started.pid, pidStartTime: processStartTime(started.pid) });
+      writeRecord(rec);
+    });
     try {
       closeConsole(started.terminal, terminal);
       const state = stateJson(rec, "created");
-      runHooks(bundle.hooks, "prestart", state, ctx.warn);
-      runHooks(bundle.hooks, "createRuntime", state, ctx.warn);
-      runHooks(bundle.hooks, "createContainer", state, ctx.warn);
+      for (const kind of ["prestart", "createRuntime", "createContainer"] as const) hook(bundle.hooks, kind, state, ctx);
     } catch (e) {
       cgroupOf(rec).destroy(); // ends the parked init
       throw e;
     }
-    writePidFile(str(f, "pid-file"), started.pid);
+    if (str(f, "pid-file")) step(`write the pid file: ${resolve(str(f, "pid-file")!)}`, () => writePidFile(str(f, "pid-file"), started.pid));
     return { rec, launched: started };
   } catch (e) {
     removeRecord(id);
@@ -138,13 +144,19 @@ function create(f: Flags, id: string, ctx: Context): { rec: OciRecord; launched:
 
 /** Releases a created container: opens its FIFO, whose writer (the parked init) then execs. */
 async function start(id: string, ctx: Context): Promise<void> {
-  const rec = requireRecord(id);
-  const status = statusNow(rec);
+  const began = now();
+  const { rec, status } = step("read the record; the status (is the init parked?)", () => {
+    const rec = requireRecord(id);
+    return { rec, status: statusNow(rec) };
+  });
   if (status !== "created") throw new OciError(`cannot start a container that is ${status === "stopped" ? "stopped" : `already ${status}`}: ${id}`);
   const hooks = hooksOf(id);
-  runHooks(hooks, "startContainer", stateJson(rec, "created"), ctx.warn);
+  hook(hooks, "startContainer", stateJson(rec, "created"), ctx);
   const O_NONBLOCK = 0o4000;
+  let opened = now();
   const fd = openSync(fifoPath(id), 0 | O_NONBLOCK); // O_RDONLY: never blocks, even without a writer (fifo(7))
+  mark(`open(${JSON.stringify(fifoPath(id))}, O_RDONLY|O_NONBLOCK)`, opened, String(fd));
+  opened = now();
   let text = "";
   try {
     const buf = Buffer.alloc(4096);
@@ -161,62 +173,94 @@ async function start(id: string, ctx: Context): Promise<void> {
         text += buf.subarray(0, n).toString();
         if (!released) {
           released = true;
-          unlinkSync(fifoPath(id)); // from now on the status is "running"
+          mark("wait: the parked init opens the FIFO for writing and writes its byte (fifo(7))", opened);
+          step(`unlink(${JSON.stringify(fifoPath(id))}): the status is running from now on`, () => unlinkSync(fifoPath(id)));
+          opened = now();
         }
         continue;
       }
       // end of file: before the init's byte, no writer yet (keep waiting while it lives);
       // after it, the init closed the FIFO at execve (or died)
-      if (n === 0 && released) break;
+      if (n === 0 && released) {
+        mark("wait: the init sets its privileges and execs the command (end of file: the FIFO is close-on-exec)", opened);
+        break;
+      }
       if (!initAlive(rec)) throw new OciError(`container ${id}: its init died before it was started`);
-      await Bun.sleep(1);
+      // until the init writes or closes its end (no sleep-and-retry: each millisecond of that is
+      // the start's); a FIFO hung up without the byte (the init died) is waited on as before
+      if (pollIn(fd, 100) & POLLHUP && !released) await Bun.sleep(1);
     }
   } finally {
     closeSync(fd);
   }
-  const error = decodeLines(text.slice(1)).find((m) => m.type === "error");
+  const messages = decodeLines(text.slice(1));
+  if (tracing()) addEvents(initStepsSince(messages, began));
+  const error = messages.find((m) => m.type === "error");
   if (error?.type === "error") throw new OciError(error.error);
-  runHooks(hooks, "poststart", stateJson(rec, "running"), ctx.warn);
+  hook(hooks, "poststart", stateJson(rec, "running"), ctx);
+}
+
+/**
+ * The init's own steps after it was released (rlimits, capabilities, seccomp, execve), which it
+ * writes into the FIFO before execve when its `create` was traced; its earlier steps were
+ * `create`'s, so only those after `since` (this start began) are kept.
+ */
+function initStepsSince(messages: ReturnType<typeof decodeLines>, since: number): TraceEvent[] {
+  const m = messages.find((m) => (m.type === "exec" || m.type === "error") && m.trace);
+  return m && (m.type === "exec" || m.type === "error") ? (m.trace ?? []).filter((e) => e.start >= since) : [];
+}
+
+/** One kind of hook of the bundle, marked as a step when there is any. */
+function hook(hooks: Hooks, kind: keyof Hooks, state: object, ctx: Context): void {
+  if (!hooks[kind]?.length) return;
+  step(`hooks: ${kind} (${hooks[kind]!.length})`, () => runHooks(hooks, kind, state, ctx.warn));
+}
+
+/** `run`: create and start in one process; in the foreground, wait for the command and delete. */
+async function runContainer(f: Flags, args: string[], ctx: Context): Promise<number> {
+  const id = one(args, "run");
+  const { rec, launched } = create(f, id, ctx);
+  try {
+    await start(id, ctx);
+  } catch (e) {
+    deleteContainer(rec, true, ctx);
+    throw e;
+  }
+  if (f.detach) {
+    launched.init.unref();
+    return 0;
+  }
+  const running = now();
+  const code = await launched.init.exited;
+  mark("wait: the command runs until it exits", running, `exit ${code}`);
+  if (!f.keep) step("delete: the cgroup, the record", () => deleteContainer(requireRecord(id), true, ctx));
+  return code;
 }
 
 // ---------------------------------------------------------------- the commands
 
 export const COMMANDS: Record<string, Command> = {
   create: {
-    flags: createFlags,
-    run(f, args, ctx) {
-      create(f, one(args, "create"), ctx).launched.init.unref();
-      return 0;
-    },
+    flags: { ...createFlags, ...traceFlag },
+    run: (f, args, ctx) =>
+      traced(f, () => {
+        create(f, one(args, "create"), ctx).launched.init.unref();
+        return 0;
+      }),
   },
 
   start: {
-    flags: {},
-    async run(_f, args, ctx) {
-      await start(one(args, "start"), ctx);
-      return 0;
-    },
+    flags: traceFlag,
+    run: (f, args, ctx) =>
+      traced(f, async () => {
+        await start(one(args, "start"), ctx);
+        return 0;
+      }),
   },
 
   run: {
-    flags: { ...createFlags, detach: { alias: "d" }, "keep": {} },
-    async run(f, args, ctx) {
-      const id = one(args, "run");
-      const { rec, launched } = create(f, id, ctx);
-      try {
-        await start(id, ctx);
-      } catch (e) {
-        deleteContainer(rec, true, ctx);
-        throw e;
-      }
-      if (f.detach) {
-        launched.init.unref();
-        return 0;
-      }
-      const code = await launched.init.exited;
-      if (!f.keep) deleteContainer(requireRecord(id), true, ctx);
-      return code;
-    },
+    flags: { ...createFlags, detach: { alias: "d" }, "keep": {}, ...traceFlag },
+    run: (f, args, ctx) => traced(f, () => runContainer(f, args, ctx)),
   },
 
   state: {

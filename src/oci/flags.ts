@@ -9,6 +9,8 @@ export interface FlagDef {
   value?: boolean;
   /** may repeat (values collect in an array) */
   list?: boolean;
+  /** takes a value only as `--x=v`; a bare `--x` is "" (never takes the next word: `--trace ID`) */
+  optionalValue?: boolean;
 }
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -34,7 +36,9 @@ export function parseFlags(argv: string[], defs: Record<string, FlagDef>, comman
     if (!name) throw new OciError(`${command}: flag provided but not defined: -${spelled}`);
     const d = defs[name]!;
     let value: string | boolean;
-    if (d.value) {
+    if (d.optionalValue) {
+      value = eq > 0 ? arg.slice(eq + 1) : "";
+    } else if (d.value) {
       if (eq > 0) value = arg.slice(eq + 1);
       else if (i + 1 < argv.length) value = argv[++i]!;
       else throw new OciError(`${command}: flag needs an argument: -${spelled}`);

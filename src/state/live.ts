@@ -15,11 +15,14 @@ export const monitorAlive = (s: ContainerState) => alive(s.monitorPid, s.monitor
  */
 export function refresh(s: ContainerState): ContainerState | undefined {
   if (s.status === "exited" || s.status === "dead") return s;
-  // "created": being started by its monitor; if the monitor died first, nobody ever will
-  if (s.status === "created" ? monitorAlive(s) : initAlive(s)) return s;
-  // PID 1 is gone. Its supervisor records the exit in a moment; if the supervisor is gone too
-  // (killed, or a reboot), finish its work now.
-  if (!orphaned(s)) return { ...s, status: "exited" };
+  // "created": being started by its monitor; if the monitor died first, nobody ever will. One
+  // that nobody claimed (`create`, no monitor recorded) waits for a `start`.
+  if (s.status === "created" ? waitsForStart(s) || monitorAlive(s) : initAlive(s)) return s;
+  // PID 1 is gone. Its supervisor records the exit (and its code) in a moment: until it has, the
+  // container is shown as it was recorded, as docker shows it until its daemon has handled the
+  // exit — never "exited" without its exit code. If the supervisor is gone too (killed, or a
+  // reboot), finish its work now.
+  if (!orphaned(s)) return s;
   try {
     finishOrphan(s);
   } catch (e) {
@@ -37,7 +40,9 @@ export function findLive(ref: string): ContainerState {
 
 export const listLive = (): ContainerState[] => listStates().flatMap((s) => refresh(s) ?? []);
 
-const orphaned = (s: ContainerState) => s.status !== "exited" && (s.status === "created" || !initAlive(s)) && !monitorAlive(s);
+const waitsForStart = (s: ContainerState) => s.status === "created" && s.monitorPid === undefined;
+
+const orphaned = (s: ContainerState) => s.status !== "exited" && !waitsForStart(s) && (s.status === "created" || !initAlive(s)) && !monitorAlive(s);
 
 /**
  * Waits (polling) until `pred` holds for the container's recorded state, or `timeoutMs` passes.

@@ -49,6 +49,27 @@ export interface ContainerState {
   /** enough to reopen the container's cgroup from another process */
   cgroup: { parent?: string; selfCgroup: string };
   bootId: string;
+  /** what its network should be (the run flags) and, while it runs, what it got */
+  network?: import("../network/attach").ContainerNetwork;
+  /** run/create flags that later commands read (inspect, ps, stop): its labels (the image's, then -l) */
+  labels?: Record<string, string>;
+  /** --entrypoint as given ([] for `--entrypoint ""`); absent: the image's */
+  entrypoint?: string[];
+  /** what `stop` sends (--stop-signal, else the image's StopSignal) and how long it waits (--stop-timeout) */
+  stopSignal?: string;
+  stopTimeout?: number;
+  /** --init: tini is PID 1 (spec.process.args starts with it; `command` does not) */
+  init?: boolean;
+  /** --restart and how often the monitor restarted it; between two runs `restarting` (src/containers/restart.ts) */
+  restartPolicy?: { name: "no" | "always" | "unless-stopped" | "on-failure"; maximumRetryCount: number };
+  restartCount?: number;
+  restarting?: boolean;
+  /** `stop`/`kill` ended it: its restart policy does not bring it back */
+  stoppedByUser?: boolean;
+  /** --log-opt max-size/max-file: container.log rotated (src/containers/logs.ts) */
+  logRotation?: { maxSize: number; maxFile: number };
+  /** -i: its stdin is a pipe its monitor keeps, for `attach` */
+  openStdin?: boolean;
 }
 
 

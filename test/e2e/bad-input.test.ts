@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expectHostUnchanged, hostSnapshot, mydocker, MYDOCKER, testEnv } from "./helpers";
+import { expectHostUnchanged, hostSnapshot, mydocker, MYDOCKER, ROOTFS, testEnv } from "./helpers";
 
 let scratch: string;
 beforeAll(() => {
@@ -18,7 +18,8 @@ const cases: [what: string, args: () => string[], code: number, names: RegExp][]
   ["rootfs missing", () => ["run", "--rootfs", join(scratch, "nope"), "sh"], 125, /rootfs .*nope does not exist/],
   ["rootfs not a directory", () => ["run", "--rootfs", join(scratch, "a-file"), "sh"], 125, /rootfs .*a-file is not a directory/],
   ["rootfs without the command", () => ["run", "--rootfs", join(scratch, "empty-root"), "/bin/sh"], 127, /\/bin\/sh: no such file/],
-  ["command not in the rootfs' PATH", () => ["run", "no-such-command"], 127, /no-such-command: executable file not found in \$PATH/],
+  ["command not in the rootfs' PATH (--rootfs: the word is never an image)", () => ["run", "--rootfs", ROOTFS, "no-such-command"], 127, /no-such-command: executable file not found in \$PATH/],
+  ["neither an image nor a command of the rootfs", () => ["run", "no-such-command"], 125, /Unable to find image 'no-such-command:latest' locally/],
   ["-m 10x", () => ["run", "-m", "10x", "sh"], 125, /invalid --memory "10x"/],
   ["-m 0", () => ["run", "-m", "0", "sh"], 125, /invalid --memory "0": must be greater than 0/],
   ["--cpus -1", () => ["run", "--cpus", "-1", "sh"], 125, /invalid --cpus "-1"/],

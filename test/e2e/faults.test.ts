@@ -2,6 +2,7 @@
 // binary: endless or empty inputs to import/load, signals during long image commands, broken
 // container records, temp files of killed writers, --rm orphans in `ps -a`, FIFOs as inputs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { dismantleUnder } from "../networks";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +16,10 @@ let n = 0;
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), "mydocker-faults-"));
 });
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+afterAll(() => {
+  dismantleUnder(scratch); // bridges and nftables tables of their data roots are host-wide
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 /** Roots of their own for one image test, so that "nothing left" means this test's leftovers. */
 function freshRoots(): Record<string, string> {
@@ -33,7 +37,7 @@ function leftovers(root: string): string[] {
       if (lstatSync(p).isDirectory()) {
         if (dir === join(root, "tmp")) out.push(p); // a temp dir is a leftover even when empty
         walk(p);
-      } else if (!(dir === root && (name === ".lock" || name === ".gc-lock"))) out.push(p);
+      } else if (!(dir === root && [".lock", ".gc-lock", "networks.json", "networks.lock"].includes(name))) out.push(p); // the network store outlives containers
     }
   };
   walk(root);

@@ -3,6 +3,7 @@
 // layouts this test builds, multi-layer, with whiteouts), images/tag/rmi, save -> load, and the
 // errors. Merged views are checked by mounting the image with mountContainerRootfs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { dismantleUnder } from "../networks";
 import {
   chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
   writeFileSync,
@@ -68,7 +69,10 @@ beforeAll(() => {
   writeFileSync(join(scratch, "tree.tar.zst"), Bun.zstdCompressSync(readFileSync(join(scratch, "tree.tar"))));
 });
 
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+afterAll(() => {
+  dismantleUnder(scratch); // bridges and nftables tables of their data roots are host-wide
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 describe("import", () => {
   test("a tar, a .tar.gz, a .tar.zst: one layer, three names", async () => {

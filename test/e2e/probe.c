@@ -474,6 +474,29 @@ static int v_ping_socket(char **a) {
   return ok(NULL);
 }
 
+/**
+ * udp-echo PORT: binds UDP PORT on every address, waits (at most 20 s) for one datagram and sends
+ * it back to its sender, then prints "ok " and what it got. For the network tests' published
+ * UDP ports (busybox's nc has no -u).
+ */
+static int v_udp_echo(char **a) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return fail("socket", errno);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(a[0])), .sin_addr.s_addr = htonl(INADDR_ANY)};
+  if (bind(s, (struct sockaddr *)&sin, sizeof sin) < 0) return fail("bind", errno);
+  struct timeval tv = {.tv_sec = 20};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[512];
+  struct sockaddr_in from;
+  socklen_t len = sizeof from;
+  ssize_t n = recvfrom(s, buf, sizeof buf - 1, 0, (struct sockaddr *)&from, &len);
+  if (n < 0) return fail("recvfrom", errno);
+  sendto(s, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
+  buf[n] = 0;
+  close(s);
+  return ok(buf);
+}
+
 // ---------------------------------------------------------------- dispatch
 
 static const struct {
@@ -515,6 +538,7 @@ static const struct {
     {"fork-until-fail", 1, 1, v_fork_until_fail, "fork-until-fail MAX"},
     {"bind-port", 1, 1, v_bind_port, "bind-port PORT"},
     {"ping-socket", 0, 0, v_ping_socket, "ping-socket"},
+    {"udp-echo", 1, 1, v_udp_echo, "udp-echo PORT"},
 };
 
 int main(int argc, char **argv) {

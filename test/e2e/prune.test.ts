@@ -2,6 +2,7 @@
 // "Total reclaimed space" lines; what a container uses stays; without -f and no terminal, refused.
 // Each test has state and data roots of its own: prune must not see other test files' leftovers.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { dismantleTestNetworks } from "../networks";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +20,7 @@ afterEach(async () => {
   const left = (await mydocker(["ps", "-aq"])).stdout.split("\n").filter(Boolean);
   if (left.length) await mydocker(["rm", "-f", ...left]);
   await expectHostUnchanged(before);
+  dismantleTestNetworks(roots.MYDOCKER_DATA_ROOT); // its bridge and nftables table are host-wide
   rmSync(roots.MYDOCKER_ROOT, { recursive: true, force: true });
   rmSync(roots.MYDOCKER_DATA_ROOT, { recursive: true, force: true });
 });

@@ -46,7 +46,11 @@ describe("isolation", () => {
       const f = l.split(" ");
       return { point: f[4]!, opts: f[5]!, fstype: f[f.indexOf("-") + 1]! };
     });
-    const points = mounts.map((m) => m.point);
+    // the container's own /etc files (bind mounts made from trees opened before the pivot, which
+    // mountinfo lists first)
+    const etc = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
+    expect(mounts.filter((m) => etc.includes(m.point)).map((m) => m.point)).toEqual(etc);
+    const points = mounts.map((m) => m.point).filter((p) => !etc.includes(p));
     expect(points.slice(0, 8)).toEqual(["/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup"]);
     // then the cgroup hierarchies (v1) below /sys/fs/cgroup, then docker's masked and read-only paths
     const rest = points.slice(8).filter((p) => !p.startsWith("/sys/fs/cgroup/"));
@@ -93,11 +97,16 @@ describe("isolation", () => {
     }
   });
 
-  test("lo is up; no other interface", async () => {
-    const r = await mydocker(["run", "sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags"]);
+  test("lo is up; with --network none no other interface, on the default bridge eth0 too", async () => {
+    const r = await mydocker(["run", "--network", "none", "sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags"]);
     const [ifaces, flags] = r.stdout.trim().split("\n");
     expect(ifaces).toBe("lo");
     expect(Number(flags) & 1).toBe(1); // IFF_UP
+    const bridged = await mydocker(["run", "sh", "-c", "echo $(ls /sys/class/net); cat /sys/class/net/lo/flags /sys/class/net/eth0/flags"]);
+    const [names, loFlags, ethFlags] = bridged.stdout.trim().split("\n");
+    expect(names).toBe("eth0 lo");
+    expect(Number(loFlags) & 1).toBe(1);
+    expect(Number(ethFlags) & 1).toBe(1);
   });
 
   test("the environment is PATH, HOME, HOSTNAME (+TERM with -t) and -e values, never the host's", async () => {
@@ -137,7 +146,7 @@ describe("command line", () => {
   });
 
   test("the runtime's messages go to stderr, json with --log-format json", async () => {
-    const r = await mydocker(["run", "--log-format", "json", "nosuchcommand"]);
+    const r = await mydocker(["run", "--log-format", "json", "/bin/nosuchcommand"]);
     expect(r.code).toBe(127);
     const line = JSON.parse(r.stderr.trim());
     expect(line).toMatchObject({ level: "error", msg: expect.stringContaining("nosuchcommand") });
@@ -153,7 +162,7 @@ describe("exit status", () => {
   });
 
   test("127 not found, 126 not executable, each with one line naming it", async () => {
-    const missing = await mydocker(["run", "nosuchcmd"]);
+    const missing = await mydocker(["run", "/bin/nosuchcmd"]); // a bare word is looked up as an image first (run-flags.test.ts)
     expect(missing.code).toBe(127);
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);
     expect(missing.stderr).toContain("nosuchcmd");

@@ -19,14 +19,19 @@ test("run --trace: the init's steps in the order of a start, each with its resul
   const init = steps.filter((m) => m[3] === "init").map((m) => m[4]!);
   const index = (re: RegExp) => init.findIndex((s) => re.test(s));
   const order = [
-    /^Bun start-up/, /^unshare\(CLONE_NEWNS\|.*CLONE_NEWNET\) = 0$/, /^mount\(NULL, "\/", NULL, MS_REC\|MS_PRIVATE\) = 0$/,
+    /^Bun start-up/, /^unshare\(CLONE_NEWNS\|.*CLONE_NEWIPC\) = 0$/, /^mount\(NULL, "\/", NULL, MS_REC\|MS_PRIVATE\) = 0$/,
     /^pivot_root\("\.", "\."\) = 0$/, /^umount2\("\.", MNT_DETACH\) = 0$/, /^mount\("proc", "\/proc", "proc", MS_NOSUID\|MS_NODEV\|MS_NOEXEC\) = 0$/,
     /^mknod\("\/dev\/null", S_IFCHR\|0666, makedev\(1, 3\)\) = 0$/, /^sethostname\("[0-9a-f]{12}"\) = 0$/, /^seccomp\(1, 0, …\) = 0$/, /^capset\(…, …\) = 0$/,
   ].map(index);
   expect(order.every((i) => i >= 0)).toBe(true);
   expect(order).toEqual([...order].sort((a, b) => a - b));
   const parent = steps.filter((m) => m[3] === "parent").map((m) => m[4]!);
-  expect(parent.some((s) => /^unshare\(CLONE_NEWPID\) = 0$/.test(s))).toBe(true);
+  // on the default bridge the parent makes the init's PID and network namespaces, and wires the latter
+  expect(parent.some((s) => /^unshare\(CLONE_NEWPID\|CLONE_NEWNET\) = 0$/.test(s))).toBe(true);
+  const veth = parent.findIndex((s) => /^veth pair: veth[0-9a-f]{11} on .*, eth0 in the container's network namespace/.test(s));
+  expect(veth).toBeGreaterThan(parent.findIndex((s) => s.startsWith("spawn `mydocker init`")));
+  expect(parent.findIndex((s) => s.startsWith("eth0: ip "))).toBeGreaterThan(veth);
+  expect(init.some((s) => s.includes("CLONE_NEWNET"))).toBe(false); // it was born in it
   expect(parent.some((s) => /^wait: the command runs until it exits = exit 0$/.test(s))).toBe(true);
 });
 

@@ -1,0 +1,80 @@
+#!/usr/bin/env bun
+// (a) `run -d`: from the command to the container's id printed (mydocker) or its return (runc
+// run -d, detached, with a --pid-file), on the same rootfs, a `sleep` each; the containers are
+// removed after each sample, outside its time. (b) `exec /bin/true` into a running container,
+// start to exit, mydocker's against `runc exec` into a running runc container.
+//
+//   bun bench/detached.ts        env: BENCH_RUNS (30), BENCH_WARMUP (3), MYDOCKER, ROOTFS
+import { join } from "node:path";
+import { fmt, interleave, intEnv, makeBundle, median, MYDOCKER, mydockerEnv, onCleanup, preflight, printTable, quiet, ROOTFS, tempDir, timed } from "./lib";
+
+preflight();
+const RUNS = intEnv("BENCH_RUNS", 30);
+const WARMUP = intEnv("BENCH_WARMUP", 3);
+const dir = tempDir("detached");
+const env = mydockerEnv(dir);
+const runcRoot = join(dir, "runc-state");
+const bundle = makeBundle(join(dir, "bundle"), ["sleep", "3600"]);
+const runc = (...args: string[]) => ["runc", "--root", runcRoot, ...args];
+const tag = `b${process.pid}`;
+
+// every container this script made goes, whatever happened
+onCleanup(() => {
+  const ids = timed([MYDOCKER, "ps", "-aq"], env).stdout.split("\n").filter(Boolean);
+  if (ids.length) quiet([MYDOCKER, "rm", "-f", ...ids], env);
+});
+onCleanup(() => {
+  for (const id of timed(runc("list", "-q")).stdout.split("\n").filter(Boolean)) quiet(runc("delete", "-f", id));
+});
+
+// (a)
+const runD = interleave(
+  [
+    {
+      name: "mydocker run -d",
+      measure: () => {
+        const { ms, stdout } = timed([MYDOCKER, "run", "-d", "--rootfs", ROOTFS, "sleep", "3600"], env);
+        quiet([MYDOCKER, "rm", "-f", stdout.trim()], env);
+        return ms;
+      },
+    },
+    {
+      name: "runc run -d",
+      measure: (i) => {
+        const id = `${tag}-d${i}`;
+        const { ms } = timed(runc("run", "-d", "--pid-file", join(dir, `${id}.pid`), "--bundle", bundle, id), undefined, false);
+        quiet(runc("kill", id, "KILL"));
+        quiet(runc("delete", "-f", id));
+        return ms;
+      },
+    },
+  ],
+  RUNS,
+  WARMUP,
+);
+
+// (b): one long-lived container each
+const mdId = timed([MYDOCKER, "run", "-d", "--rootfs", ROOTFS, "sleep", "3600"], env).stdout.trim();
+const runcId = `${tag}-exec`;
+timed(runc("run", "-d", "--pid-file", join(dir, "exec.pid"), "--bundle", bundle, runcId), undefined, false);
+const exec = interleave(
+  [
+    { name: "mydocker exec", measure: () => timed([MYDOCKER, "exec", mdId, "/bin/true"], env).ms },
+    { name: "runc exec", measure: () => timed(runc("exec", runcId, "/bin/true"), undefined, false).ms },
+  ],
+  RUNS,
+  WARMUP,
+);
+
+const row = (name: string, what: string, samples: number[], base: number[]) => [name, what, fmt(median(samples), 2), `${(median(samples) / median(base)).toFixed(2)}x`, String(samples.length)];
+printTable(
+  "run -d and exec (medians)",
+  ["command", "measured", "median ms", "vs runc", "runs"],
+  [
+    row("mydocker run -d --rootfs R sleep 3600", "until the id is printed", runD.get("mydocker run -d")!, runD.get("runc run -d")!),
+    row("runc run -d --pid-file P (same rootfs)", "until runc returns", runD.get("runc run -d")!, runD.get("runc run -d")!),
+    row("mydocker exec ID /bin/true", "until it exits", exec.get("mydocker exec")!, exec.get("runc exec")!),
+    row("runc exec ID /bin/true", "until it exits", exec.get("runc exec")!, exec.get("runc exec")!),
+  ],
+  [`${RUNS} runs each (+${WARMUP} warm-up), interleaved; ${MYDOCKER}; rootfs ${ROOTFS}. Removal of each container is outside its time.`],
+);

@@ -1,0 +1,99 @@
+// --log-opt max-size/max-file: container.log rotates (json-file semantics) and `logs` reads across
+// the kept files in order; `logs --since/--until/--details`.
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { checkHostAroundEachTest, mydocker, TEST_ROOT } from "./helpers";
+
+checkHostAroundEachTest();
+
+const inspect = async (name: string, format: string) => (await mydocker(["inspect", "--format", format, name])).stdout.trim();
+
+async function waitForExit(name: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while ((await inspect(name, "{{.State.Status}}")) !== "exited") {
+    if (Date.now() > deadline) throw new Error(`${name} never exited`);
+    await Bun.sleep(30);
+  }
+}
+
+const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `line-${from + i}\n`).join("");
+const PRINT_200 = "i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo line-$i; done";
+
+describe("log rotation", () => {
+  test("at max-size the log rotates; at most max-file files stay; logs reads them oldest first", async () => {
+    const id = (await mydocker(["run", "-d", "--name", "lr1", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "sh", "-c", PRINT_200])).stdout.trim();
+    await waitForExit("lr1");
+    const dir = join(TEST_ROOT, id);
+    const logFiles = readdirSync(dir).filter((f) => f.startsWith("container.log")).sort();
+    expect(logFiles).toEqual(["container.log", "container.log.1", "container.log.2"]);
+    // a rotated file passes max-size by at most the entry that crossed it
+    for (const f of ["container.log.1", "container.log.2"]) {
+      const size = statSync(join(dir, f)).size;
+      expect(size).toBeGreaterThanOrEqual(1024);
+      expect(size).toBeLessThan(1024 + 100);
+    }
+    // what `logs` shows is exactly the newest lines, in order, with none missing between files
+    const out = (await mydocker(["logs", "lr1"])).stdout;
+    const first = Number(/^line-(\d+)\n/.exec(out)![1]);
+    expect(first).toBeGreaterThan(100);
+    expect(out).toBe(lines(first, 200));
+    expect((await mydocker(["logs", "--tail", "3", "lr1"])).stdout).toBe(lines(198, 200));
+    // the oldest kept file holds the oldest lines
+    expect(JSON.parse(readFileSync(join(dir, "container.log.2"), "utf8").split("\n")[0]!).log).toBe(`line-${first}\n`);
+  });
+
+  test("max-file=1: the file is emptied and begun again, no rotated files; the comma form is accepted", async () => {
+    const id = (await mydocker(["run", "-d", "--name", "lr2", "--log-opt", "max-size=1k,max-file=1", "sh", "-c", PRINT_200])).stdout.trim();
+    await waitForExit("lr2");
+    expect(readdirSync(join(TEST_ROOT, id)).filter((f) => f.startsWith("container.log"))).toEqual(["container.log"]);
+    expect((await mydocker(["logs", "lr2"])).stdout).toEndWith(lines(199, 200));
+  });
+
+  test("without --log-opt the log is not rotated", async () => {
+    await mydocker(["run", "-d", "--name", "lr3", "sh", "-c", PRINT_200]);
+    await waitForExit("lr3");
+    expect((await mydocker(["logs", "lr3"])).stdout).toBe(lines(1, 200));
+  });
+
+  test("logs -f follows across rotations without losing or repeating a line", async () => {
+    await mydocker(["run", "-d", "--name", "lr4", "--log-opt", "max-size=1k", "--log-opt", "max-file=5", "sh", "-c", "i=0; while [ $i -lt 120 ]; do i=$((i+1)); echo line-$i; [ $((i % 10)) = 0 ] && sleep 0.1; done"]);
+    const r = await mydocker(["logs", "-f", "lr4"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(lines(1, 120));
+  });
+
+  test("bad --log-opt values exit 125 with one line", async () => {
+    for (const [opt, message] of [
+      ["max-size=big", 'invalid --log-opt max-size "big"'],
+      ["max-file=0", 'invalid --log-opt max-file "0"'],
+      ["max-file=3", "max-file requires max-size"],
+      ["colour=red", "unknown log opt 'colour'"],
+    ]) {
+      const r = await mydocker(["run", "-d", "--log-opt", opt!, "true"]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toContain(message!);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+});
+
+describe("logs --since/--until/--details", () => {
+  test("time windows in RFC 3339, Unix seconds and relative forms; --details prefixes the (empty) attributes", async () => {
+    await mydocker(["run", "-d", "--name", "lt1", "sh", "-c", "echo early; sleep 1.2; echo late"]);
+    await waitForExit("lt1");
+    const entries = readFileSync(join(TEST_ROOT, await inspect("lt1", "{{.Id}}"), "container.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lateAt = Date.parse(entries[1].time);
+    const between = new Date(lateAt - 600);
+    expect((await mydocker(["logs", "--since", between.toISOString(), "lt1"])).stdout).toBe("late\n");
+    expect((await mydocker(["logs", "--until", between.toISOString(), "lt1"])).stdout).toBe("early\n");
+    expect((await mydocker(["logs", "--since", String(between.getTime() / 1000), "lt1"])).stdout).toBe("late\n");
+    expect((await mydocker(["logs", "--since", "1h", "lt1"])).stdout).toBe("early\nlate\n");
+    expect((await mydocker(["logs", "--until", "1h", "lt1"])).stdout).toBe("");
+    expect((await mydocker(["logs", "--details", "lt1"])).stdout).toBe(" early\n late\n");
+    expect((await mydocker(["logs", "-t", "--since", between.toISOString(), "lt1"])).stdout).toBe(`${entries[1].time} late\n`);
+    const bad = await mydocker(["logs", "--since", "yesterday", "lt1"]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain('invalid --since "yesterday"');
+  });
+});
