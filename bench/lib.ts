@@ -56,7 +56,11 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () =
 
 export function tempDir(tag: string): string {
   const dir = mkdtempSync(join(tmpdir(), `mydocker-bench-${tag}-`));
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  onCleanup(() => {
+    // the default network of mydockerEnv(dir)'s data root is a bridge and a table on the host
+    if (existsSync(join(dir, "md-data", "networks.json"))) quiet([MYDOCKER, "network", "rm", "bridge"], mydockerEnv(dir));
+    rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 

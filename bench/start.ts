@@ -8,7 +8,7 @@
 //   MYDOCKER=/path/to/bin bun bench/start.ts
 //
 // env: BENCH_RUNS (100), BENCH_WARMUP (3), MYDOCKER (./mydocker),
-//      MYDOCKER_ARGS ("run /bin/true"), ROOTFS (./rootfs)
+//      MYDOCKER_ARGS ("run --rm --network none /bin/true"), ROOTFS (./rootfs)
 // Writes bench/out/start.json. Exits 1 when mydocker itself could not be measured.
 import { spawnSync } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
@@ -20,7 +20,9 @@ const RUNS = intEnv("BENCH_RUNS", 100);
 const WARMUP = intEnv("BENCH_WARMUP", 3);
 const ROOTFS = resolve(ROOT, process.env.ROOTFS ?? "rootfs");
 const MYDOCKER_RAW = process.env.MYDOCKER ?? "./mydocker";
-const MYDOCKER_ARGS = (process.env.MYDOCKER_ARGS ?? "run --rm /bin/true").split(/\s+/).filter(Boolean);
+// --network none: a network namespace with lo only, as runc's and crun's bundles have (the
+// default bridge is its own row, and bench/network.ts measures it alone)
+const MYDOCKER_ARGS = (process.env.MYDOCKER_ARGS ?? "run --rm --network none /bin/true").split(/\s+/).filter(Boolean);
 const RUN_TIMEOUT_MS = 30_000;
 
 function intEnv(name: string, dflt: number): number {
@@ -117,7 +119,18 @@ function peakRssKiB(argv: string[], reps = 3): number | undefined {
 let tmp: string | null = null;
 const stateDirs: { tool: "runc" | "crun"; dir: string }[] = [];
 
+/** Whether the data root had its default network before this bench (the bridge row makes it). */
+const hadDefaultNetwork = (() => {
+  try {
+    return readFileSync(join(process.env.MYDOCKER_DATA_ROOT || "/var/lib/mydocker", "networks.json"), "utf8").includes('"isDefault": true');
+  } catch {
+    return false;
+  }
+})();
+
 function cleanup(): void {
+  // leave the host's networks as found: the default bridge goes again if the bench made it
+  if (!hadDefaultNetwork) spawnSync([resolve(ROOT, MYDOCKER_RAW), "network", "rm", "bridge"], { stdout: "ignore", stderr: "ignore" });
   for (const { tool, dir } of stateDirs) {
     if (!existsSync(dir)) continue;
     const ls = spawnSync([tool, "--root", dir, "list", "-q"], { stdout: "pipe", stderr: "ignore" });
@@ -194,7 +207,7 @@ function setup(): Contender[] {
 
   // (a2) mydocker on an image: the same root as an overlay (busybox:latest, which `make rootfs` imports)
   const dataRoot = process.env.MYDOCKER_DATA_ROOT || "/var/lib/mydocker";
-  const mdImage = mk("mydocker image", () => [mdPath, "run", "--rm", "busybox:latest", "/bin/true"], `${MYDOCKER_RAW} run --rm busybox:latest /bin/true (overlay)`);
+  const mdImage = mk("mydocker image", () => [mdPath, "run", "--rm", "--network", "none", "busybox:latest", "/bin/true"], `${MYDOCKER_RAW} run --rm --network none busybox:latest /bin/true (overlay)`);
   let repos = "";
   try {
     repos = readFileSync(join(dataRoot, "repositories.json"), "utf8");
@@ -205,7 +218,11 @@ function setup(): Contender[] {
 
   // (a3) the cost of hardening: the same start without seccomp, and privileged (no seccomp, no
   // masked paths, every capability and device)
-  for (const [name, flags] of [["mydocker unconfined", ["--security-opt", "seccomp=unconfined"]], ["mydocker privileged", ["--privileged"]]] as const) {
+  for (const [name, flags] of [
+    ["mydocker bridge", []],
+    ["mydocker unconfined", ["--network", "none", "--security-opt", "seccomp=unconfined"]],
+    ["mydocker privileged", ["--network", "none", "--privileged"]],
+  ] as const) {
     const c = mk(name, () => [mdPath, "run", "--rm", ...flags, "/bin/true"], `${MYDOCKER_RAW} run --rm ${flags.join(" ")} /bin/true`);
     if (!md.available) unavailable(c, md.reason ?? "mydocker unavailable");
     list.push(c);

@@ -8,7 +8,7 @@ import { expectCount, parseArgs } from "./images/args";
 import { parseFilters } from "./filters";
 import { findLive } from "../state/live";
 import { readState } from "../state/store";
-import { connectRunning, disconnectRunning } from "../network/attach";
+import { connectRunning, disconnectRunning, reclaim } from "../network/attach";
 import { createNetwork, removeNetwork } from "../network/networks";
 import { PSEUDO_NETWORKS, findNetwork, readNetworks, withNetworks, type NetworkRecord } from "../network/store";
 import { log } from "../log";
@@ -142,7 +142,10 @@ const verbs: Record<string, (args: string[]) => void> = {
     let failed: string | undefined;
     for (const ref of positionals) {
       try {
-        const n = withNetworks((f) => removeNetwork(f, ref));
+        const n = withNetworks((f) => {
+          reclaim(f); // endpoints of containers that are gone or exited do not count
+          return removeNetwork(f, ref);
+        });
         emit("network", "destroy", { id: n.id, attributes: { name: n.name, type: "bridge" } });
         console.log(ref);
       } catch (e) {
@@ -157,6 +160,7 @@ const verbs: Record<string, (args: string[]) => void> = {
     expectCount("network prune", "", positionals, 0, 0);
     const want = labels([options.filter ?? []].flat().map((f) => String(f).replace(/^label=/, "")));
     const removed = withNetworks((f) => {
+      reclaim(f);
       const unused = f.networks.filter((n) => Object.keys(n.endpoints).length === 0 && Object.entries(want).every(([k, v]) => k in n.labels && (!v || n.labels[k] === v)));
       return unused.map((n) => removeNetwork(f, n.name).name);
     });

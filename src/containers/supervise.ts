@@ -13,7 +13,7 @@ import { mark, now, step } from "../trace";
 import { settle, type Outcome } from "./lifecycle";
 import { prepareRootfs, releaseRootfs } from "./rootfs";
 import { containerActor, emit } from "../events";
-import { prepareNetwork, type NetworkPlan } from "../network/attach";
+import { prepareNetwork, usesBridge, type NetworkPlan } from "../network/attach";
 
 export type { Outcome };
 
@@ -34,9 +34,19 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   let started: StartedContainer;
   let network: NetworkPlan | undefined;
   try {
-    step("the container's root (an overlay mount, for an image or the default rootfs)", () => prepareRootfs(state));
-    network = step("network: an address and ports from the store, /etc/hosts, hostname, resolv.conf", () => prepareNetwork(state));
-    started = startContainer({ id: state.id, spec, stdio: opts.stdio, cgroup: { parent: state.cgroup.parent, selfCgroup }, wireNetwork: network.wire });
+    started = startContainer({
+      id: state.id,
+      spec,
+      stdio: opts.stdio,
+      cgroup: { parent: state.cgroup.parent, selfCgroup },
+      newNetworkNamespace: usesBridge(state),
+      // while the init's Bun starts
+      beforeOrders: (pid) => {
+        step("the container's root (an overlay mount, for an image or the default rootfs)", () => prepareRootfs(state));
+        network = step("network: an address and ports from the store, /etc/hosts, hostname, resolv.conf", () => prepareNetwork(state));
+        network.wire?.(pid);
+      },
+    });
   } catch (e) {
     const { message, code } = e instanceof StartError ? e : new StartError((e as Error).message ?? String(e), 125);
     releaseRootfs(state);

@@ -34,12 +34,14 @@ export interface StartOptions {
   pidNamespace?: string;
   /** called with the pty master before the command may run (see awaitInit) */
   onTerminal?: (master: number) => void;
+  /** the init is born in a new network namespace, which `beforeOrders` connects (else it makes its own) */
+  newNetworkNamespace?: boolean;
   /**
-   * The init is born in a new network namespace too, and this is called with its pid right after
-   * the spawn, while its Bun starts and before it gets its orders (the caller connects the
-   * namespace: src/network/attach.ts). Without it the init makes its own network namespace.
+   * Called with the init's pid right after the spawn, while its Bun starts and before it gets
+   * its orders: the caller's own preparation (its root's overlay, its network: src/containers/
+   * supervise.ts). A throw ends the start like any failed step.
    */
-  wireNetwork?: (pid: number) => void;
+  beforeOrders?: (pid: number) => void;
 }
 
 export interface StartedContainer {
@@ -60,32 +62,54 @@ export interface ContainerExit {
 
 
 /**
- * Creates the cgroup, spawns the init into a new PID namespace, moves it into the cgroup, sends
- * its orders, and returns once the init has exec'd the command (fd 3 closes on execve). Throws
+ * Spawns the init into a new PID namespace and, while its Bun starts (a few ms in which it only
+ * waits for its orders), makes the rest: the cgroup (on v2 first: the init is born in it), the
+ * seccomp filter, the caller's own preparation (`beforeOrders`: its root, its network); then sends
+ * the orders and returns once the init has exec'd the command (fd 3 closes on execve). Throws
  * StartError, leaving nothing behind, when any step fails.
  */
 export function startContainer(opts: StartOptions): StartedContainer {
   const cgroup = openCgroup({ id: opts.id, ...opts.cgroup });
-  step(`cgroup v${cgroup.version}: mkdir ${cgroup.path} and write its limits`, () => cgroup.create(opts.spec.linux.resources ?? {}));
+  const makeCgroup = () => step(`cgroup v${cgroup.version}: mkdir ${cgroup.path} and write its limits`, () => cgroup.create(opts.spec.linux.resources ?? {}));
+  // v2: born in the cgroup (clone3 CLONE_INTO_CGROUP), so it must exist before the spawn
+  const bornInCgroup = cgroup.birthDir() !== undefined;
+  if (bornInCgroup) makeCgroup();
   try {
-    // The init gets the compiled filter, not the profile: it only loads it (seccomp(2)).
-    const { seccomp, ...linux } = opts.spec.linux;
-    const filter = step("seccomp: the profile's BPF (compiled once, then read from the cache)", () => compiledSeccomp(seccomp));
-    const orders = {
-      id: opts.id,
-      spec: { ...opts.spec, linux },
-      execFifo: opts.execFifo,
-      ...filter,
-      ...(opts.wireNetwork ? { bornIn: ["network" as const] } : {}),
-      ...(tracing() ? { trace: true } : {}),
+    const ordersFor = (pid: number): InitOrders => {
+      if (!bornInCgroup) makeCgroup();
+      // The init gets the compiled filter, not the profile: it only loads it (seccomp(2)).
+      const { seccomp, ...linux } = opts.spec.linux;
+      const filter = step("seccomp: the profile's BPF (compiled once, then read from the cache)", () => compiledSeccomp(seccomp));
+      opts.beforeOrders?.(pid);
+      return {
+        id: opts.id,
+        spec: { ...opts.spec, linux },
+        execFifo: opts.execFifo,
+        ...filter,
+        ...joinOrders(cgroup),
+        ...(opts.newNetworkNamespace ? { bornIn: ["network" as const] } : {}),
+        ...(tracing() ? { trace: true } : {}),
+      };
     };
-    const { init, terminal } = launchInit(opts.stdio, cgroup, orders, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal, opts.wireNetwork);
+    const { init, terminal } = launchInit(opts.stdio, cgroup, ordersFor, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal, opts.newNetworkNamespace);
     return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
     teardown({ id: opts.id, rootfs: opts.spec.root.path, cgroup });
     throw e;
   }
 }
+
+/**
+ * v1: the files the init's thread writes `0` into, right after reading its orders, to join the
+ * container's cgroup by itself. (Moving a whole Bun process in, cgroup.procs, takes the kernel's
+ * threadgroup lock for writing — an RCU grace period, and Bun's start-up, which creates threads,
+ * waits on it: measured 9-18 ms here. One thread joining takes ~0.2 ms; the init's other threads
+ * end at execve.) v2: nothing, the init was born there.
+ */
+const joinOrders = (cgroup: Cgroup): { joinCgroup?: string[] } => {
+  const files = cgroup.selfJoinFiles();
+  return files?.length ? { joinCgroup: files } : {};
+};
 
 export interface ExecOptions {
   /** the container's init, as the host sees it */
@@ -109,8 +133,8 @@ export interface Launched {
 /** Runs a process in a running container: its namespaces, its cgroup, its root. */
 export function execInContainer(opts: ExecOptions): Launched {
   const joined = opts.namespaces.filter((t) => t !== "pid").map((type) => ({ type, path: `/proc/${opts.pid}/ns/${NAMESPACES[type].file}` }));
-  const orders = { exec: { process: opts.process, namespaces: joined, ...compiledSeccomp(opts.seccomp), ...(tracing() ? { trace: true } : {}) } };
-  return launchInit(opts.stdio, opts.cgroup, orders, `/proc/${opts.pid}/ns/pid`, "exec", opts.onTerminal);
+  const orders = { exec: { process: opts.process, namespaces: joined, ...compiledSeccomp(opts.seccomp), ...joinOrders(opts.cgroup), ...(tracing() ? { trace: true } : {}) } };
+  return launchInit(opts.stdio, opts.cgroup, () => orders, `/proc/${opts.pid}/ns/pid`, "exec", opts.onTerminal);
 }
 
 /** linux.seccomp as a BPF program (base64) and seccomp(2) flags for the init; compiled once per profile, then cached. */
@@ -125,36 +149,28 @@ function compiledSeccomp(seccomp: LinuxSeccomp | undefined): { seccomp?: string;
 }
 
 /**
- * Spawns `mydocker init` as a child in a PID namespace (new, or the one at `pidNamespace`), moves
- * it into `cgroup`, sends `orders` and waits until it has exec'd the command (or, `until` "ready",
- * has made the container and parked).
+ * Spawns `mydocker init` as a child in a PID namespace (new, or the one at `pidNamespace`; with
+ * `newNetworkNamespace` a new network namespace too), makes its orders while it starts, sends
+ * them and waits until it has exec'd the command (or, `until` "ready", has made the container
+ * and parked). The init joins the cgroup before it acts on any order (v2: it is born there).
  */
 function launchInit(
-  stdio: StdioPlan, cgroup: Cgroup, orders: InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec", onTerminal?: (master: number) => void,
-  wireNetwork?: (pid: number) => void,
+  stdio: StdioPlan, cgroup: Cgroup, ordersFor: (pid: number) => InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec",
+  onTerminal?: (master: number) => void, newNetworkNamespace = false,
 ): Launched {
-  // Into the cgroup before the orders are read, so that limits hold from the first step of the
-  // container. Moving a whole Bun process (all its threads, cgroup.procs) takes the kernel's
-  // threadgroup lock for writing — an RCU grace period, and Bun's own start-up, which creates
-  // threads, waits on it: measured 9-18 ms here. So the init is never moved: on v2 it is born in
-  // the cgroup (Bun.spawn's `cgroup`: clone3 with CLONE_INTO_CGROUP); on v1 its thread joins by
-  // itself (`0` into each `tasks`: one thread, no threadgroup lock; ~0.2 ms); its other threads
-  // end at execve.
-  const selfJoin = cgroup.selfJoinFiles();
   const birth = cgroup.birthDir();
   const init = withChildNamespace(
     "pid",
     () =>
-      step(`spawn \`mydocker init\` (Bun.spawn: vfork + exec${birth ? ", into its cgroup" : ""}${wireNetwork ? ", in a new network namespace" : ""})`, () =>
-        Bun.spawn(selfCommand("init", ...(selfJoin ?? [])), { stdio: [...stdio, "pipe"], env: CLEAN_ENV, ...(birth ? { cgroup: birth } : {}) }),
+      step(`spawn \`mydocker init\` (Bun.spawn: vfork + exec${birth ? ", into its cgroup" : ""}${newNetworkNamespace ? ", in a new network namespace" : ""})`, () =>
+        Bun.spawn(selfCommand("init"), { stdio: [...stdio, "pipe"], env: CLEAN_ENV, ...(birth ? { cgroup: birth } : {}) }),
       ),
     pidNamespace,
-    wireNetwork !== undefined,
+    newNetworkNamespace,
   ) as StartedContainer["init"];
   const ordersFd = init.stdio[3] as unknown as number;
   try {
-    // while the init's Bun starts: connect its network namespace
-    wireNetwork?.(init.pid);
+    const orders = ordersFor(init.pid); // while the init's Bun starts
     setBlocking(ordersFd);
     sendOrders(ordersFd, orders);
     const waiting = now();

@@ -50,29 +50,31 @@ export function main(): never {
   } catch (e) {
     return fail(e);
   }
-  // The cgroup first (v1: the runtime names each hierarchy's `tasks` file on the command line):
-  // everything the init does for the container happens inside its limits.
   const firstLine = now();
-  try {
-    for (const tasks of process.argv.slice(3)) F.writeText(tasks, "0");
-  } catch (e) {
-    return fail(new InitError(`init: join the container's cgroup: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
-  }
-  const waited = now();
   const text = readOrders();
   // No orders at all: the runtime died before it sent them. Nobody is listening; say nothing.
   if (text === "") process.exit(125);
+  const read = now();
   let orders: InitOrders;
   try {
     orders = JSON.parse(text) as InitOrders;
   } catch (e) {
     return fail(new InitError(`init: cannot read orders on fd 3: ${(e as Error).message}`));
   }
+  // The cgroup before any order is carried out (v1: the orders name each hierarchy's `tasks`
+  // file; v2: we were born in it): everything the init does for the container happens inside
+  // its limits.
+  const join = ("exec" in orders ? orders.exec.joinCgroup : orders.joinCgroup) ?? [];
+  try {
+    for (const tasks of join) F.writeText(tasks, "0");
+  } catch (e) {
+    return fail(new InitError(`init: join the container's cgroup: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+  }
   if ("exec" in orders ? orders.exec.trace : orders.trace) {
     startTrace("init");
     mark("Bun start-up (process start to the init's first line)", performance.timeOrigin, "", firstLine);
-    if (process.argv.length > 3) mark(`cgroup v1: the init's thread joins by itself (write 0 to ${process.argv.length - 3} tasks files)`, firstLine, "", waited);
-    mark("wait: orders on fd 3", waited);
+    mark("wait: orders on fd 3 (the runtime makes the cgroup, the root and the network meanwhile)", firstLine, "", read);
+    if (join.length) mark(`cgroup v1: the init's thread joins by itself (write 0 to ${join.length} tasks files)`, read);
   }
   try {
     if ("exec" in orders) {

@@ -35,6 +35,8 @@ export interface CreateOrders {
   trace?: boolean;
   /** namespaces of the config the init was born in (the parent made them): not to be made again */
   bornIn?: NamespaceType[];
+  /** v1: the `tasks` files the init's thread writes 0 into, first of all, to join its cgroup */
+  joinCgroup?: string[];
 }
 
 /** `exec`: the command, and the namespaces of the running container to join (/proc/PID/ns files). */
@@ -43,6 +45,7 @@ export interface ExecOrders {
   namespaces: { type: NamespaceType; path: string }[];
   seccomp?: string;
   seccompFlags?: number;
+  joinCgroup?: string[];
   fault?: string;
   trace?: boolean;
 }

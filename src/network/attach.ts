@@ -55,6 +55,9 @@ export interface NetworkPlan {
   record?: ContainerNetwork;
 }
 
+/** Is the container on a bridge network (its network namespace made and wired by the runtime)? */
+export const usesBridge = (state: Pick<ContainerState, "network">) => state.network?.request.mode === "bridge";
+
 export const hostVethName = (containerId: string, n: number) => `veth${containerId.slice(0, 10)}${n}`;
 
 /** Everything up to the veth pair: see the top of this file. Undone by releaseNetwork. */
@@ -165,7 +168,7 @@ export function releaseNetwork(state: Pick<ContainerState, "id" | "network">): v
  * Takes back what containers that are no longer running still hold: their record is gone, or
  * says they exited (their supervisor died before it could release them).
  */
-function reclaim(f: NetworkFile): boolean {
+export function reclaim(f: NetworkFile): boolean {
   const stale = (id: string) => {
     const s = readState(id);
     return !s || s.status === "exited" || s.status === "dead";
