@@ -51,26 +51,39 @@ export function withChildNamespace<T>(type: "pid", fn: () => T, join?: string, n
   const { flag, file } = NAMESPACES[type];
   const home = open(`/proc/thread-self/ns/${file}`, "r");
   const homeNet = network ? open("/proc/thread-self/ns/net", "r") : undefined;
+  let movedPid = false;
+  let movedNet = false;
   try {
-    if (join === undefined) unshare(flag | (network ? CLONE_NEWNET : 0));
-    else {
+    if (join === undefined) {
+      unshare(flag | (network ? CLONE_NEWNET : 0));
+      movedPid = true;
+      movedNet = network;
+    } else {
       const target = open(join, "r");
       try {
         setns(target, flag);
+        movedPid = true;
       } finally {
         close(target);
       }
-      if (network) unshare(CLONE_NEWNET);
+      if (network) {
+        unshare(CLONE_NEWNET);
+        movedNet = true;
+      }
     }
-    try {
-      return fn();
-    } finally {
-      setns(home, flag);
-      if (homeNet !== undefined) setns(homeNet, CLONE_NEWNET);
-    }
+    return fn();
   } finally {
-    close(home);
-    if (homeNet !== undefined) close(homeNet);
+    // each one back on its own: a failure of one must not leave the thread in the other
+    try {
+      if (movedPid) setns(home, flag);
+    } finally {
+      try {
+        if (movedNet) setns(homeNet!, CLONE_NEWNET);
+      } finally {
+        close(home);
+        if (homeNet !== undefined) close(homeNet);
+      }
+    }
   }
 }
 

@@ -6,7 +6,7 @@
 // A netlink socket works in the network namespace it was created in, for its whole life: the
 // socket of a container's namespace is made by a thread that is in it for that moment (netns.ts).
 import { SyscallError } from "./errno";
-import { FFIType, check, cstr, libc } from "./libc";
+import { FFIType, check, cstr, lastErrno, libc } from "./libc";
 
 const sym = libc({
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
@@ -16,6 +16,7 @@ const sym = libc({
   if_nametoindex: { args: [FFIType.ptr], returns: FFIType.u32 },
 });
 
+const EINTR = 4;
 const AF_NETLINK = 16;
 const AF_UNSPEC = 0;
 const AF_INET = 2;
@@ -106,10 +107,15 @@ export class RouteSocket {
     sym().close(this.fd);
   }
 
-  /** `ip link add NAME type bridge` (then up). */
-  addBridge(name: string): void {
+  /**
+   * `ip link add NAME address MAC type bridge` (then up). A bridge given no address takes the
+   * lowest of its ports' and changes as ports come and go, leaving its containers with a stale
+   * gateway in their ARP caches; a fixed one never changes.
+   */
+  addBridge(name: string, address: string): void {
     this.request(`RTM_NEWLINK bridge ${name}`, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfomsg(0, IFF_UP, IFF_UP), [
       attr(IFLA_IFNAME, cstr(name)),
+      attr(IFLA_ADDRESS, mac(address)),
       nested(IFLA_LINKINFO, attr(IFLA_INFO_KIND, cstr("bridge"))),
     ]);
   }
@@ -182,7 +188,9 @@ export class RouteSocket {
     body.copy(msg, NLMSG_HDRLEN);
     check(`send(${what})`, sym().send(this.fd, msg, msg.length, 0));
     for (;;) {
-      const n = check(`recv(${what})`, sym().recv(this.fd, this.reply, this.reply.length, 0));
+      const got = Number(sym().recv(this.fd, this.reply, this.reply.length, 0));
+      if (got === -1 && lastErrno() === EINTR) continue;
+      const n = check(`recv(${what})`, got);
       for (let off = 0; off + NLMSG_HDRLEN <= n; ) {
         const len = this.reply.readUInt32LE(off);
         if (len < NLMSG_HDRLEN) break;

@@ -12,6 +12,8 @@ import { connectRunning, disconnectRunning, reclaim } from "../network/attach";
 import { createNetwork, removeNetwork } from "../network/networks";
 import { PSEUDO_NETWORKS, findNetwork, readNetworks, withNetworks, type NetworkRecord } from "../network/store";
 import { log } from "../log";
+import { HOST_NAME } from "../network/options";
+import { isIPv4 } from "../network/ipam";
 import { emit } from "../events";
 
 const createArgs = {
@@ -42,10 +44,12 @@ const pseudo = (name: string) => ({
   builtin: true,
   record: undefined as NetworkRecord | undefined,
 });
-const rows = () => [
-  ...readNetworks().networks.map((n) => ({ id: n.id, name: n.name, driver: n.driver as string, builtin: n.isDefault === true, record: n as NetworkRecord | undefined })),
-  ...PSEUDO_NETWORKS.map(pseudo),
-];
+/** docker's order: by name */
+const rows = () =>
+  [
+    ...readNetworks().networks.map((n) => ({ id: n.id, name: n.name, driver: n.driver as string, builtin: n.isDefault === true, record: n as NetworkRecord | undefined })),
+    ...PSEUDO_NETWORKS.map(pseudo),
+  ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
 function labels(raw: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -170,7 +174,11 @@ const verbs: Record<string, (args: string[]) => void> = {
     const { options, positionals } = parseArgs(raw, connectArgs);
     expectCount("network connect", "NETWORK CONTAINER", positionals, 2, 2);
     const state = findLive(positionals[1]!);
-    connectRunning(state, positionals[0]!, { ip: options.ip as string | undefined, aliases: [options.alias ?? []].flat() as string[] });
+    const aliases = [options.alias ?? []].flat() as string[];
+    for (const a of aliases) if (!HOST_NAME.test(a)) throw new UsageError(`invalid --alias "${a}": a host name (letters, digits, '.', '-')`);
+    const ip = options.ip as string | undefined;
+    if (ip !== undefined && !isIPv4(ip)) throw new UsageError(`invalid --ip "${ip}": not an IPv4 address`);
+    connectRunning(state, positionals[0]!, { ip, aliases });
     emit("network", "connect", { id: positionals[0]!, attributes: { container: state.id } });
   },
   disconnect(raw) {

@@ -14,6 +14,7 @@ import { settle, type Outcome } from "./lifecycle";
 import { prepareRootfs, releaseRootfs } from "./rootfs";
 import { containerActor, emit } from "../events";
 import { prepareNetwork, usesBridge, type NetworkPlan } from "../network/attach";
+import { withSharedNetwork } from "../network/spec";
 
 export type { Outcome };
 
@@ -36,7 +37,7 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   try {
     started = startContainer({
       id: state.id,
-      spec,
+      spec: withSharedNetwork(state, spec),
       stdio: opts.stdio,
       cgroup: { parent: state.cgroup.parent, selfCgroup },
       newNetworkNamespace: usesBridge(state),

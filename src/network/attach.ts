@@ -15,6 +15,7 @@ import { RouteSocket, linkIndex } from "../../ffi/netlink";
 import { inNetworkNamespace } from "../../ffi/namespaces";
 import { UsageError } from "../errors";
 import { readState, updateState, type ContainerState } from "../state/store";
+import { isOrphaned } from "../state/live";
 import { step } from "../trace";
 import { faultPoint } from "../fault";
 import { refreshPeers, writeEtcFiles } from "./etc-files";
@@ -103,6 +104,7 @@ function wire(pid: number, attachments: Attachment[], defaultRoute: boolean): vo
   const host = new RouteSocket();
   try {
     for (const a of attachments) {
+      if (!linkIndex(a.bridge)) throw new Error(`network ${a.network}: its bridge ${a.bridge} is gone`);
       step(`veth pair: ${a.hostVeth} on ${a.bridge}, ${a.ifname} in the container's network namespace (RTM_NEWLINK)`, () =>
         host.addVeth(a.hostVeth, { master: linkIndex(a.bridge), peer: a.ifname, peerNetns: netns, peerMac: a.mac }),
       );
@@ -169,9 +171,11 @@ export function releaseNetwork(state: Pick<ContainerState, "id" | "network">): v
  * says they exited (their supervisor died before it could release them).
  */
 export function reclaim(f: NetworkFile): boolean {
+  // gone, exited, or orphaned: its start or its supervisor was killed (the next listing command
+  // finishes it; until then its address and ports must not block anyone)
   const stale = (id: string) => {
     const s = readState(id);
-    return !s || s.status === "exited" || s.status === "dead";
+    return !s || s.status === "exited" || s.status === "dead" || isOrphaned(s);
   };
   for (const n of f.networks) for (const id of Object.keys(n.endpoints)) if (stale(id)) delete n.endpoints[id];
   const ports = f.ports.length;

@@ -63,7 +63,9 @@ function writeAll(id: string, hostname: string, req: NetworkRequest, own: OwnAdd
     lines.push(`${ip}\t${h.slice(0, at)}`);
   }
   for (const a of own) lines.push(`${a.ip}\t${[hostname, ...a.names.filter((n) => n !== hostname)].join(" ")}`);
-  writeFileSync(etcPath(id, "hosts"), lines.join("\n") + "\n", { mode: 0o644 });
+  const head = lines.join("\n") + "\n";
+  writeFileSync(etcPath(id, "hosts"), head, { mode: 0o644 });
+  writeFileSync(`${etcPath(id, "hosts")}.head`, head, { mode: 0o600 }); // for refreshPeers
   writeFileSync(etcPath(id, "resolv.conf"), resolvConf(readHost("/etc/resolv.conf"), req), { mode: 0o644 });
 }
 
@@ -105,10 +107,12 @@ export function refreshPeers(f: NetworkFile, networks: string[]): void {
       if (n.isDefault || !n.endpoints[c]) continue;
       for (const e of Object.values(n.endpoints)) if (e.container !== c) peers.push(`${e.ip}\t${[e.name, ...e.aliases, e.hostname].filter((x, i, a) => a.indexOf(x) === i).join(" ")}`);
     }
-    const path = etcPath(c, "hosts");
-    if (!existsSync(path)) continue;
-    const text = readFileSync(path, "utf8");
-    const head = text.includes(PEERS) ? text.slice(0, text.indexOf(PEERS)) : text;
-    writeFileSync(path, peers.length ? `${head}${PEERS}\n${peers.join("\n")}\n` : head);
+    // Best effort, one file at a time: the file is the container's to write (a bind mount), so a
+    // huge or broken one must not fail anyone else's start or release. The head is what mydocker
+    // wrote (kept beside it), never read back from the container's copy.
+    try {
+      const head = readFileSync(`${etcPath(c, "hosts")}.head`, "utf8");
+      writeFileSync(etcPath(c, "hosts"), peers.length ? `${head}${PEERS}\n${peers.join("\n")}\n` : head);
+    } catch {}
   }
 }

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { RouteSocket, linkIndex } from "../../ffi/netlink";
 import { UsageError } from "../errors";
 import { applyTable } from "./nft";
-import { assignable, broadcastOf, defaultSubnets, firstHost, formatSubnet, intToIp, ipToInt, isIPv4, overlaps, parseSubnet, type Subnet } from "./ipam";
+import { macFor, assignable, broadcastOf, defaultSubnets, firstHost, formatSubnet, intToIp, ipToInt, isIPv4, overlaps, parseSubnet, type Subnet } from "./ipam";
 import { DEFAULT_NETWORK, PSEUDO_NETWORKS, defaultBridgeName, findNetwork, newNetworkId, type NetworkFile, type NetworkRecord } from "./store";
 
 export interface CreateNetworkOptions {
@@ -93,8 +93,13 @@ export function removeNetwork(f: NetworkFile, ref: string): NetworkRecord {
 function makeBridge(n: NetworkRecord, subnet: Subnet): void {
   const rs = new RouteSocket();
   try {
-    if (linkIndex(n.bridge)) throw new UsageError(`cannot create network ${n.name}: a link named ${n.bridge} already exists on this host`);
-    rs.addBridge(n.bridge);
+    if (linkIndex(n.bridge)) {
+      // the default bridge's name is ours alone (it derives from the data root): a link by that
+      // name with no record is what a start killed while making it left; make it again
+      if (!n.isDefault) throw new UsageError(`cannot create network ${n.name}: a link named ${n.bridge} already exists on this host`);
+      rs.deleteLink(n.bridge);
+    }
+    rs.addBridge(n.bridge, macFor(ipToInt(n.gateway)));
     try {
       rs.addAddress(linkIndex(n.bridge), n.gateway, subnet.prefix, intToIp(broadcastOf(subnet)));
       writeFileSync(`/proc/sys/net/ipv4/conf/${n.bridge}/route_localnet`, "1");

@@ -40,7 +40,24 @@ export function renderTable(f: NetworkFile): string | undefined {
     lines.push(`    oifname ${q(n.bridge)} ip saddr 127.0.0.0/8 masquerade`);
     lines.push(`    oifname ${q(n.bridge)} ip saddr ${n.subnet} ct status dnat masquerade`);
   }
+  // route_localnet (set on our bridges so that the host's 127.0.0.1 reaches published ports)
+  // would also let a container reach the host's loopback-only services by sending to 127.0.0.1
+  // through the gateway (CVE-2020-8558): nothing from a bridge may be addressed to 127.0.0.0/8.
+  // (Answers to the host's own DNAT'd connections come addressed to the gateway before un-NAT.)
+  if (bridges.length) {
+    lines.push("  }", "  chain raw_prerouting {", "    type filter hook prerouting priority raw; policy accept;");
+    lines.push(`    iifname { ${bridges.map(q).join(", ")} } ip daddr 127.0.0.0/8 drop`);
+  }
   lines.push("  }", "  chain forward {", "    type filter hook forward priority filter; policy accept;");
+  for (const n of f.networks) {
+    // into a container only what it asked for: answers, published ports, its own network
+    lines.push(
+      `    oifname ${q(n.bridge)} ct state established,related accept`,
+      `    oifname ${q(n.bridge)} ct status dnat accept`,
+      `    oifname ${q(n.bridge)} iifname ${q(n.bridge)} accept`,
+      `    oifname ${q(n.bridge)} drop`,
+    );
+  }
   for (const n of f.networks) {
     const others = bridges.filter((b) => b !== n.bridge);
     // networks are isolated from each other, as docker's are

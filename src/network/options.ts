@@ -36,6 +36,9 @@ export interface NetworkRequest {
   addHosts: string[];
 }
 
+/** What may stand in /etc/hosts: a host name (RFC 1123 labels), never whitespace or a newline. */
+export const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
+
 const list = (o: OptionValues, k: string) => (o[k] as string[] | undefined) ?? [];
 
 /** The flags -> a NetworkRequest; `resolveContainer` turns container:REF into an id. Touches nothing. */
@@ -57,6 +60,7 @@ export function networkRequest(o: OptionValues, resolveContainer: (ref: string) 
     if (mode !== "bridge" || network === "bridge") throw new UsageError(`--ip: user specified IP address is supported only on user-defined networks`);
   }
   const aliases = list(o, "network-alias");
+  for (const a of aliases) if (!HOST_NAME.test(a)) throw new InvalidValue(`invalid --network-alias "${a}": a host name (letters, digits, '.', '-')`);
   if (aliases.length && (mode !== "bridge" || network === "bridge")) throw new UsageError("--network-alias: network-scoped aliases are supported only on user-defined networks");
   const ports = list(o, "publish").flatMap(parsePublish);
   const expose = list(o, "expose");
@@ -67,8 +71,9 @@ export function networkRequest(o: OptionValues, resolveContainer: (ref: string) 
   const addHosts = list(o, "add-host");
   for (const h of addHosts) {
     const at = h.indexOf(":");
-    if (at <= 0 || (!isIPv4(h.slice(at + 1)) && h.slice(at + 1) !== "host-gateway")) throw new InvalidValue(`invalid --add-host "${h}": HOST:IP`);
+    if (at <= 0 || !HOST_NAME.test(h.slice(0, at)) || (!isIPv4(h.slice(at + 1)) && h.slice(at + 1) !== "host-gateway")) throw new InvalidValue(`invalid --add-host "${h}": HOST:IP`);
   }
   if (mode === "container" && (dns.length || addHosts.length || list(o, "dns-search").length)) throw new UsageError(`conflicting options: --dns, --dns-search and --add-host cannot be used with --network container:`);
+  for (const d of list(o, "dns-search")) if (!HOST_NAME.test(d)) throw new InvalidValue(`invalid --dns-search "${d}": a domain name`);
   return { mode, network, container, ip, aliases, ports, publishAll: o["publish-all"] === true, expose, dns, dnsSearch: list(o, "dns-search"), addHosts };
 }

@@ -34,3 +34,16 @@ export function networkFromOptions(id: string, o: OptionValues, spec: Spec, imag
   spec.mounts.push(...etcMounts(id, request));
   return { request, hostname: spec.hostname ?? shortId(id) };
 }
+
+/**
+ * `--network container:X` at each start: X's network namespace as it is now (its init's pid
+ * changes when X restarts; a pid recorded at create could name another process by then).
+ */
+export function withSharedNetwork(state: { network?: ContainerNetwork }, spec: Spec): Spec {
+  const req = state.network?.request;
+  if (req?.mode !== "container") return spec;
+  const other = findLive(req.container!);
+  if ((other.status !== "running" && other.status !== "paused") || !other.pid) throw new UsageError(`cannot join network of a non running container: ${other.name}`);
+  const namespaces = spec.linux.namespaces.map((n) => (n.type === "network" ? { type: "network" as const, path: `/proc/${other.pid}/ns/net` } : n));
+  return { ...spec, linux: { ...spec.linux, namespaces } };
+}

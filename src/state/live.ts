@@ -42,6 +42,9 @@ export const listLive = (): ContainerState[] => listStates().flatMap((s) => refr
 
 const waitsForStart = (s: ContainerState) => s.status === "created" && s.monitorPid === undefined;
 
+/** Its PID 1 (or, while created, its starter) and its supervisor are both gone. */
+export const isOrphaned = (s: ContainerState): boolean => s.status !== "exited" && s.status !== "dead" && orphaned(s);
+
 const orphaned = (s: ContainerState) => s.status !== "exited" && !waitsForStart(s) && (s.status === "created" || !initAlive(s)) && !monitorAlive(s);
 
 /**

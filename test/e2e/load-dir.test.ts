@@ -2,6 +2,7 @@
 // `podman save --format docker-dir` and `skopeo copy … dir:` (plain, gzip, OCI manifests, and a
 // manifest list with `--all`). They carry no name: the image is untagged and its id printed, as
 // for an OCI layout without ref.name. Broken layouts fail with one line and leave nothing behind.
+import { dismantleTestNetworks } from "../networks";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,6 +57,7 @@ async function withStore<T>(fn: (md: (args: string[]) => ReturnType<typeof mydoc
   try {
     return await fn((args) => mydocker(args, { env: { MYDOCKER_DATA_ROOT: dataRoot } }), dataRoot);
   } finally {
+    dismantleTestNetworks(dataRoot); // a container run on it made its default bridge: host-wide
     rmSync(dataRoot, { recursive: true, force: true });
   }
 }

@@ -16,7 +16,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <arpa/inet.h>
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <sys/ioctl.h>
 #include <linux/magic.h>
 #include <linux/perf_event.h>
 #include <linux/sched.h>
@@ -497,6 +504,54 @@ static int v_udp_echo(char **a) {
   return ok(buf);
 }
 
+static uint16_t ip_checksum(const void *data, size_t len) {
+  const uint16_t *w = data;
+  uint32_t sum = 0;
+  for (; len > 1; len -= 2) sum += *w++;
+  if (len) sum += *(const uint8_t *)w;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)~sum;
+}
+
+/**
+ * udp-raw IFACE MAC DST_IP PORT TEXT: one UDP datagram to DST_IP:PORT built by hand and sent as an
+ * Ethernet frame to MAC (the gateway's) through an AF_PACKET socket (needs CAP_NET_RAW, which
+ * docker's defaults keep) — the way a container could address the host's 127.0.0.1 past its
+ * own routing table (CVE-2020-8558). Prints "ok" once the frame is sent.
+ */
+static int v_udp_raw(char **a) {
+  int s = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
+  if (s < 0) return fail("socket", errno);
+  struct ifreq ifr = {0};
+  strncpy(ifr.ifr_name, a[0], IFNAMSIZ - 1);
+  if (ioctl(s, SIOCGIFADDR, &ifr) < 0) return fail("SIOCGIFADDR", errno);
+  struct in_addr src = ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr;
+  size_t text = strlen(a[4]);
+  uint8_t pkt[1500] = {0};
+  struct iphdr *ip = (struct iphdr *)pkt;
+  struct udphdr *udp = (struct udphdr *)(pkt + sizeof *ip);
+  memcpy(pkt + sizeof *ip + sizeof *udp, a[4], text);
+  size_t total = sizeof *ip + sizeof *udp + text;
+  ip->version = 4;
+  ip->ihl = 5;
+  ip->ttl = 64;
+  ip->protocol = IPPROTO_UDP;
+  ip->tot_len = htons((uint16_t)total);
+  ip->saddr = src.s_addr;
+  if (inet_pton(AF_INET, a[2], &ip->daddr) != 1) return usage("udp-raw: bad DST_IP");
+  ip->check = ip_checksum(ip, sizeof *ip);
+  udp->source = htons(40000);
+  udp->dest = htons((uint16_t)atoi(a[3]));
+  udp->len = htons((uint16_t)(sizeof *udp + text)); // checksum 0: none (allowed for IPv4)
+  struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = (int)if_nametoindex(a[0]), .sll_halen = 6};
+  unsigned m[6];
+  if (sscanf(a[1], "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) return usage("udp-raw: bad MAC");
+  for (int i = 0; i < 6; i++) to.sll_addr[i] = (uint8_t)m[i];
+  if (sendto(s, pkt, total, 0, (struct sockaddr *)&to, sizeof to) < 0) return fail("sendto", errno);
+  close(s);
+  return ok(NULL);
+}
+
 // ---------------------------------------------------------------- dispatch
 
 static const struct {
@@ -539,6 +594,7 @@ static const struct {
     {"bind-port", 1, 1, v_bind_port, "bind-port PORT"},
     {"ping-socket", 0, 0, v_ping_socket, "ping-socket"},
     {"udp-echo", 1, 1, v_udp_echo, "udp-echo PORT"},
+    {"udp-raw", 5, 5, v_udp_raw, "udp-raw IFACE MAC DST_IP PORT TEXT"},
 };
 
 int main(int argc, char **argv) {
@@ -547,7 +603,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], VERBS[i].verb) != 0) continue;
     int n = argc - 2;
     if (n < VERBS[i].min_args || n > VERBS[i].max_args) return usage(VERBS[i].usage);
-    char *args[4] = {NULL, NULL, NULL, NULL};
+    char *args[5] = {NULL, NULL, NULL, NULL, NULL};
     for (int j = 0; j < n; j++) args[j] = argv[j + 2];
     return VERBS[i].run(args);
   }

@@ -85,5 +85,9 @@ describe("the nftables table", () => {
     expect(t).toContain(`iifname "br-a" oifname { "br-b" } drop`);
     expect(t).toContain(`iifname "br-b" oifname != "br-b" drop`);
     expect(t.match(/fib daddr type local jump publish/g)).toHaveLength(2); // prerouting and output
+    // no container reaches the host's loopback through route_localnet (CVE-2020-8558)
+    expect(t).toContain(`type filter hook prerouting priority raw; policy accept;\n    iifname { "br-a", "br-b" } ip daddr 127.0.0.0/8 drop`);
+    // into a bridge only answers, published ports and its own network's traffic
+    expect(t).toContain(`    oifname "br-a" ct state established,related accept\n    oifname "br-a" ct status dnat accept\n    oifname "br-a" iifname "br-a" accept\n    oifname "br-a" drop`);
   });
 });
