@@ -7,7 +7,7 @@
 #                                       for (another list rebuilds them from the kept .deb)
 #   .vm/kernel/<pkg>/<pkg>.deb          the kernel package, kept for that
 #   .vm/kernel/current                  which <pkg> the cache holds (no apt query once it is set)
-#   .vm/initramfs.gz                    busybox, glibc, script(1), GNU tar, nft, ip, the modules, vm/init
+#   .vm/initramfs.gz                    busybox, glibc, script(1), GNU tar, nft, ip, tini-static, the modules, vm/init
 #   .vm/initramfs.key                   hash of the initramfs inputs; rebuilt only when it changes
 #
 # Only the kernel package is downloaded (once). Everything else comes from this machine's Debian
@@ -40,7 +40,7 @@ need_pkg() { # PKG... — install the Debian packages that are missing
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-need_pkg qemu-system-x86 busybox-static bsdutils tar xz-utils nftables iproute2
+need_pkg qemu-system-x86 busybox-static bsdutils tar xz-utils nftables iproute2 tini
 mkdir -p "$VM/kernel"
 
 # ------------------------------------------------------------------ kernel
@@ -123,8 +123,9 @@ BUSYBOX=/bin/busybox
 # setpriv (util-linux) runs the host-safety tests' "another user" checks. nft (nftables): mydocker
 # applies its network rules with `nft -f -`; ip (iproute2, before busybox's ip on PATH: /usr/sbin
 # comes before /sbin) gives the network tests `ip -j`. Both run without files in /etc.
+# tini-static (tini): what `run --init` binds into a container as its PID 1.
 TOOLS=()
-for t in script tar setpriv nft ip; do
+for t in script tar setpriv nft ip tini-static; do
   p=$(command -v "$t") || die "$t missing on this host"
   TOOLS+=("$p")
 done
