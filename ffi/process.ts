@@ -8,7 +8,25 @@ const sym = libc({
   chdir: { args: [FFIType.ptr], returns: FFIType.i32 },
   umask: { args: [FFIType.u32], returns: FFIType.u32 },
   fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.ptr, FFIType.i64], returns: FFIType.i64 },
+  sigprocmask: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
 });
+
+/**
+ * Every signal back to its default action and none blocked. execve(2) resets caught signals
+ * only: one a process ignores (Bun ignores SIGPIPE, among others) stays ignored in the program
+ * it becomes (signal(7), "Signal disposition ... during execve"), so a container's `yes | head`
+ * would never end.
+ */
+export function resetSignals(): void {
+  // the raw rt_sigaction(2): glibc's signal() refuses 32 and 33, which it keeps for itself, yet
+  // a parent may have left them ignored (x86_64/arm64 struct kernel_sigaction: handler, flags,
+  // restorer, mask; all zero is SIG_DFL)
+  const dfl = Buffer.alloc(32);
+  for (let sig = 1; sig <= 64; sig++) if (sig !== 9 && sig !== 19) sym().syscall(process.arch === "arm64" ? 134 : 13, sig, dfl, null, 8);
+  const empty = Buffer.alloc(128); // sigset_t
+  check("sigprocmask", sym().sigprocmask(2 /* SIG_SETMASK */, empty, null));
+}
 
 export function sethostname(name: string): void {
   const buf = Buffer.from(name);

@@ -13,7 +13,7 @@ import { setLinkUp } from "../../ffi/net";
 import { sendFd } from "../../ffi/socket";
 import { close as closeFd, dup2, openPtyMaster, openPtyPeer, ptySlavePath, setControllingTerminal, setsid, setWindowSize } from "../../ffi/tty";
 import { S_IFBLK, S_IFCHR, S_IFIFO, mknod } from "../../ffi/fs";
-import { chdir, execve, setdomainname, sethostname, setCloexec, umask } from "../../ffi/process";
+import { chdir, execve, resetSignals, setdomainname, sethostname, setCloexec, umask } from "../../ffi/process";
 import * as C from "../../ffi/credentials";
 import { loadSeccompProgram } from "../../ffi/seccomp";
 import type { LinuxDevice, Mount, Spec } from "../spec";
@@ -233,6 +233,7 @@ function becomeCommand(proc: Spec["process"], seccomp: { program?: string; flags
   if (proc.noNewPrivileges) C.setNoNewPrivileges();
   if (filter && proc.noNewPrivileges) loadSeccompProgram(filter, seccomp.flags);
   fault("before-exec");
+  resetSignals();
   // a failed execve is reported after this, as an error
   if (parkedOn === undefined) F.write(ORDERS_FD, encode({ type: "exec", ...(tracing() ? { trace: traceEvents() } : {}) }));
   else if (tracing()) F.write(startFifo!, encode({ type: "exec", trace: traceEvents() })); // for `start --trace`

@@ -97,6 +97,11 @@ describe("isolation", () => {
     }
   });
 
+  test("the command starts with no signal ignored or blocked (Bun's SIGPIPE is not inherited): yes | head ends", async () => {
+    const r = await mydocker(["run", "--rm", "sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status; yes abc | head -c 8 >/dev/null; echo ended"]);
+    expect(r.stdout).toBe("SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nended\n");
+  });
+
   test("lo is up; with --network none no other interface, on the default bridge eth0 too", async () => {
     const r = await mydocker(["run", "--network", "none", "sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags"]);
     const [ifaces, flags] = r.stdout.trim().split("\n");

@@ -178,7 +178,7 @@ describe("rmi racing run", () => {
     for (let i = 0; i < 10; i++) {
       expect((await mydocker(["import", ROOTFS, `race:${i}`])).code).toBe(0);
       const [run, rmi] = await Promise.all([
-        mydocker(["run", "--rm", `race:${i}`, "sh", "-c", "sleep 0.2; echo ran"]),
+        mydocker(["run", "--rm", "--network", "none", `race:${i}`, "sh", "-c", "sleep 0.2; echo ran"]),
         Bun.sleep(i * 4).then(() => mydocker(["rmi", `race:${i}`])),
       ]);
       const deleted = rmi.code === 0 && rmi.stdout.includes("Deleted:");
