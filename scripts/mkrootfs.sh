@@ -120,6 +120,8 @@ put etc/hosts 0644 <<'EOF'
 127.0.0.1	localhost
 ::1	localhost ip6-localhost ip6-loopback
 EOF
+# (empty: a container gets its own, bind-mounted over it, as docker images have one)
+put etc/resolv.conf 0644 </dev/null
 
 # Empty mount points and home.
 mkdir -p "$DIR/proc" "$DIR/sys" "$DIR/dev" "$DIR/tmp" "$DIR/root"

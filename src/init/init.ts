@@ -299,6 +299,11 @@ function openBindSources(mounts: Mount[]): Map<Mount, number> {
 /** One mount of the config, inside the new root; `bindTree` holds a bind mount's source (openTree). */
 function mountOne(m: Mount, bindTree?: number): void {
   const { flags, data } = parseMountOptions(m.options);
+  // the container's own /etc/hosts, hostname, resolv.conf: only over files its root has
+  if (m.options?.includes("x-mydocker.optional") && !F.exists(m.destination)) {
+    if (bindTree !== undefined) F.close(bindTree);
+    return;
+  }
   if (bindTree !== undefined && !F.isDirectory(bindTree)) {
     // a file is bind-mounted onto a file
     F.mkdir(F.dirname(m.destination), 0o755, true);

@@ -29,7 +29,7 @@ export function parseMountOptions(options: string[] = []): { flags: number; data
   for (const o of options) {
     const f = FLAGS[o];
     if (f) flags = (flags | f[0]) & ~f[1];
-    else data.push(o);
+    else if (!o.startsWith("x-")) data.push(o); // x-*: the runtime's own notes, never the kernel's (as mount(8))
   }
   return { flags, data: data.join(",") };
 }

@@ -9,6 +9,9 @@ import type { Mount } from "../spec";
 import type { NetworkFile } from "./store";
 import type { NetworkRequest } from "./options";
 
+/** A mount option of ours (not mount(8)'s): the init skips the bind when the target is missing. */
+export const OPTIONAL_BIND = "x-mydocker.optional";
+
 export const ETC_FILES = ["hostname", "hosts", "resolv.conf"] as const;
 export const etcPath = (id: string, file: (typeof ETC_FILES)[number]) => join(containerDir(id), file);
 
@@ -29,7 +32,9 @@ export function etcMounts(id: string, req: Pick<NetworkRequest, "mode" | "contai
     destination: `/etc/${f}`,
     type: "bind",
     source: etcPath(req.mode === "container" && f !== "hostname" ? owner : id, f),
-    options: ["rbind", "rprivate"],
+    // only over a file the root has: never made in a root used in place (--rootfs), which may be
+    // read-only or the user's own, nor added to an image's layer (it would show in `diff`)
+    options: ["rbind", "rprivate", OPTIONAL_BIND],
   }));
 }
 
