@@ -140,12 +140,15 @@ export class CgroupV1 implements Cgroup {
   /**
    * A new v1 cpuset starts with empty cpuset.cpus/mems, and attaching a task to it fails with
    * ENOSPC until both are set (cpusets(7)). So every dir we create gets the user's value (leaf
-   * only) or a copy of its parent's.
+   * only) or a copy of its parent's. A parent that a concurrent mydocker has just made may still
+   * be empty, and a child may hold only CPUs its parent has (else EACCES, cpusets(7)): an empty
+   * dir on the way down gets the copy too, whoever made it (both write the same value).
    */
   private initCpuset(h: Hierarchy, p: string, made: boolean, cpu: CgroupResources["cpu"]): void {
     for (const [name, value] of [["cpuset.cpus", cpu?.cpus], ["cpuset.mems", cpu?.mems]] as const) {
-      if (value !== undefined) cgWrite(`${this.dir(h, p)}/${name}`, value);
-      else if (made) cgWrite(`${this.dir(h, p)}/${name}`, this.inheritedCpuset(h, p, name));
+      const path = `${this.dir(h, p)}/${name}`;
+      if (value !== undefined) cgWrite(path, value);
+      else if (made || (cgRead(path) ?? "").trim() === "") cgWrite(path, this.inheritedCpuset(h, p, name));
     }
   }
 

@@ -258,7 +258,7 @@ export async function startDetached(state: ContainerState, printId = true): Prom
     // report a failure while it runs on.
     const { finishOrphan } = await import("../containers/lifecycle");
     const now = readState(state.id);
-    if (now) finishOrphan(now);
+    if (now) finishOrphan(now, { evenIfSupervised: true });
     return { exitCode: 125, oomKilled: false, error: "the container's monitor died before it reported; the container was stopped" };
   }
   if (!report.ok) return { exitCode: report.code, oomKilled: false, error: report.error };

@@ -58,7 +58,7 @@ export async function stopContainer(s: ContainerState, graceSeconds = stopTimeou
 export async function settle(s: ContainerState): Promise<void> {
   await waitFor(s.id, (now) => !now || now.status === "exited" || !monitorAlive(now), 5_000);
   const now = readState(s.id);
-  if (now && now.status !== "exited") finishOrphan(now);
+  if (now && now.status !== "exited") finishOrphan(now, { evenIfSupervised: true });
 }
 
 function thaw(s: ContainerState): void {

@@ -40,12 +40,15 @@ export function settle(state: ContainerState, outcome: Outcome, cgroup = cgroupO
 /**
  * Finishes what a dead supervisor could not: the container's processes are gone (or are killed
  * now), its cgroup and mounts removed; the exit status is unknown (nobody was its parent to
- * collect it).
+ * collect it). `evenIfSupervised`: the caller knows better than the record (the starter whose
+ * monitor died before it reported; a stop whose supervisor did not record the exit in time).
  */
-export function finishOrphan(state: ContainerState): void {
+export function finishOrphan(state: ContainerState, opts: { evenIfSupervised?: boolean } = {}): void {
   withContainerLock(state.id, () => {
     const now = readState(state.id);
-    if (!now || now.status === "exited") return;
+    // (under the lock, again: its supervisor may have recorded an exit, or a start, meanwhile)
+    const { isOrphaned } = require("../state/live") as typeof import("../state/live");
+    if (!now || now.status === "exited" || (!opts.evenIfSupervised && !isOrphaned(now))) return;
     const problem = releaseHost(now, cgroupOf(now));
     if (now.autoRemove && !problem) return removeEverything(now);
     updateState(state.id, () => ({ status: "exited", exitCode: null, error: problem, finished: new Date().toISOString() }), true);
@@ -100,7 +103,16 @@ export function removeDead(s: ContainerState, force: boolean): void {
 function releaseHost(state: ContainerState, cgroup: Cgroup): string | undefined {
   const problems: string[] = [];
   // the cgroup first: once it is gone, nothing of the container runs to use its network
-  for (const step of [() => teardown({ id: state.id, rootfs: state.rootfs, cgroup }), () => releaseNetwork(state), () => releaseRootfs(state)]) {
+  let processesGone = false;
+  const steps = [
+    () => {
+      teardown({ id: state.id, rootfs: state.rootfs, cgroup });
+      processesGone = true;
+    },
+    () => releaseNetwork(state, processesGone),
+    () => releaseRootfs(state),
+  ];
+  for (const step of steps) {
     try {
       step();
     } catch (e) {

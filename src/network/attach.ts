@@ -14,7 +14,7 @@ import { closeSync, openSync } from "node:fs";
 import { RouteSocket, linkIndex } from "../../ffi/netlink";
 import { inNetworkNamespace } from "../../ffi/namespaces";
 import { UsageError } from "../errors";
-import { readState, updateState, type ContainerState } from "../state/store";
+import { listStates, readState, updateState, type ContainerState } from "../state/store";
 import { isOrphaned } from "../state/live";
 import { step } from "../trace";
 import { faultPoint } from "../fault";
@@ -134,8 +134,11 @@ function wire(pid: number, attachments: Attachment[], defaultRoute: boolean): vo
 
 const maskOf = (prefix: number) => (0xffffffff << (32 - prefix)) >>> 0;
 
-/** Gives back the container's addresses, ports, rules and veth pairs, and updates its peers. Idempotent. */
-export function releaseNetwork(state: Pick<ContainerState, "id" | "network">): void {
+/**
+ * Gives back the container's addresses, ports, rules and veth pairs, and updates its peers.
+ * Idempotent. `namespaceDied`: the caller saw every process of the container end.
+ */
+export function releaseNetwork(state: Pick<ContainerState, "id" | "network">, namespaceDied = false): void {
   // (no network in the record: a broken record, or one made before networks; the store tells)
   if (state.network && state.network.request.mode !== "bridge") return;
   const veths: string[] = [];
@@ -154,9 +157,12 @@ export function releaseNetwork(state: Pick<ContainerState, "id" | "network">): v
     refreshPeers(f, left);
   }));
   for (const a of state.network?.attachments ?? []) if (!veths.includes(a.hostVeth)) veths.push(a.hostVeth);
-  if (veths.length) {
-    // usually gone already with the container's namespace; the kernel frees that asynchronously,
-    // so say it now (deleting one end deletes the pair, veth(4))
+  // The container's end lives in its network namespace, which dies with its last process: the
+  // kernel then destroys the namespace's devices, and a veth's peer with it (veth(4)), in a work
+  // queue shortly after. Deleting the pair here ourselves costs a synchronize_net (~20 ms) on the
+  // exit path, so it is done only where the namespace may live on: another running container
+  // joined it (--network container:), or the caller does not know (a broken record).
+  if (veths.length && (!namespaceDied || namespaceSharedByOthers(state.id))) {
     const rs = new RouteSocket();
     try {
       for (const v of veths) if (linkIndex(v)) step(`network: delete ${v} (RTM_DELLINK; its peer goes with it)`, () => rs.deleteLink(v));
@@ -164,6 +170,11 @@ export function releaseNetwork(state: Pick<ContainerState, "id" | "network">): v
       rs.close();
     }
   }
+}
+
+/** Whether a running container other than `id` uses `id`'s network namespace (--network container:ID). */
+function namespaceSharedByOthers(id: string): boolean {
+  return listStates().some((s) => s.id !== id && s.status === "running" && s.network?.request.mode === "container" && s.network.request.container === id);
 }
 
 /**

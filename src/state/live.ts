@@ -45,7 +45,14 @@ const waitsForStart = (s: ContainerState) => s.status === "created" && s.monitor
 /** Its PID 1 (or, while created, its starter) and its supervisor are both gone. */
 export const isOrphaned = (s: ContainerState): boolean => s.status !== "exited" && s.status !== "dead" && orphaned(s);
 
-const orphaned = (s: ContainerState) => s.status !== "exited" && !waitsForStart(s) && (s.status === "created" || !initAlive(s)) && !monitorAlive(s);
+const orphaned = (s: ContainerState): boolean => {
+  if (s.status === "exited" || waitsForStart(s) || !((s.status === "created" || !initAlive(s)) && !monitorAlive(s))) return false;
+  // The record may have moved on between our read and the liveness checks: a `run -d` exits
+  // right after its monitor recorded "running", so "created" read before and the starter found
+  // gone after is no orphan. Only a record still as read names processes that are truly gone.
+  const now = readRecord(s.id);
+  return !!now && now.status === s.status && now.pid === s.pid && now.monitorPid === s.monitorPid && now.monitorStartTime === s.monitorStartTime;
+};
 
 /**
  * Waits (polling) until `pred` holds for the container's recorded state, or `timeoutMs` passes.

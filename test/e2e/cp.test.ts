@@ -20,9 +20,17 @@ beforeAll(() => {
   mkdirSync(join(host, "dir"));
   writeFileSync(join(host, "dir", "inside"), "host dir file\n");
 });
-afterAll(() => rmSync(host, { recursive: true, force: true }));
+const works: string[] = [];
+afterAll(() => {
+  for (const dir of [host, ...works]) rmSync(dir, { recursive: true, force: true });
+});
 
-const fresh = () => (work = mkdtempSync(join(tmpdir(), "mydocker-cp-work-")));
+/** A new, empty host directory for one test; all of them are removed after the file's tests. */
+const fresh = () => {
+  work = mkdtempSync(join(tmpdir(), "mydocker-cp-work-"));
+  works.push(work);
+  return work;
+};
 
 /** A running container (sleeping) with hostile symlinks and a few files, set up by exec. */
 async function hostileContainer(name: string): Promise<void> {

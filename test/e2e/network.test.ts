@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { mydocker, ROOTFS, TEST_DATA_ROOT, testEnv, MYDOCKER } from "./helpers";
 import { probeBinary } from "./probe";
 import { nftTableName } from "../../src/network/store";
+import { hostVethName } from "../../src/network/attach";
 
 const T = 60_000;
 const lines = (s: string) => s.trim().split("\n").filter(Boolean);
@@ -313,11 +314,28 @@ describe("teardown", () => {
     made.push("nt-killed");
   }, T);
 
-  test("--rm: nothing of the container is left when run returns", async () => {
+  test("--rm: its address, ports and rules are given back when run returns; its veth pair goes with its namespace", async () => {
     const r = await mydocker(["run", "--rm", "-p", "18935:80", "true"]);
     expect(r.code).toBe(0);
     const now = hostNetwork();
-    expect(now.links).toEqual(before.links);
     expect(now.ports).toEqual([]);
+    expect(now.networks).toEqual(before.networks);
+    expect(now.table).toEqual(before.table);
+    // the kernel destroys a dead namespace's devices from a work queue (the pair within
+    // milliseconds): afterEach waits up to a second for the links to be as before
+  }, T);
+
+  test("a container whose namespace another one shares: its veth pair is deleted at its exit", async () => {
+    const ownerId = await detached("--name", "nsowner", "sleep", "60");
+    const veth = (JSON.parse(sh(["ip", "-j", "link"])) as { ifname: string }[]).find((l) => l.ifname === hostVethName(ownerId, 0));
+    expect(veth).toBeDefined();
+    await detached("--name", "nsguest", "--network", "container:nsowner", "sleep", "60");
+    expect((await mydocker(["kill", "nsowner"])).code).toBe(0);
+    // nsguest keeps the namespace alive, so the kernel would not take the pair: mydocker must
+    for (let i = 0; i < 100 && sh(["ip", "-j", "link"]).includes(`"${veth!.ifname}"`); i++) await Bun.sleep(20);
+    expect(sh(["ip", "-j", "link"])).not.toContain(`"${veth!.ifname}"`);
+    const inside = await mydocker(["exec", "nsguest", "ip", "-o", "link"]);
+    expect(inside.stdout).not.toContain("eth0");
+    expect(inside.stdout).toContain("lo:");
   }, T);
 });

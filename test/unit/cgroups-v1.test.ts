@@ -79,6 +79,21 @@ test("user cpuset values go to the leaf only; parent's mems copied when not give
   cg.destroy();
 });
 
+test("a shared cpuset dir that a concurrent start made but has not filled yet gets the copy before our leaf", () => {
+  // the other mydocker made cpuset/mydocker and is about to write its values: until it does, a
+  // leaf under it may hold no CPU (the kernel's EACCES, cpusets(7))
+  mkdirSync(join(root, "cpuset/mydocker"));
+  writeFileSync(join(root, "cpuset/mydocker/cpuset.cpus"), "");
+  writeFileSync(join(root, "cpuset/mydocker/cpuset.mems"), "");
+  const cg = openCgroup({ id: "c5", root, selfCgroup: SELF });
+  cg.create({});
+  for (const d of ["cpuset/mydocker", "cpuset/mydocker/c5"]) {
+    expect(read(`${d}/cpuset.cpus`)).toBe("0-3");
+    expect(read(`${d}/cpuset.mems`)).toBe("0");
+  }
+  cg.destroy();
+});
+
 test("--cgroup-parent: the same parent/id in every hierarchy", () => {
   const cg = openCgroup({ id: "c3", parent: "/mygroup", root, selfCgroup: SELF });
   expect(cg.path).toBe("/mygroup/c3");

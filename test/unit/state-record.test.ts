@@ -133,3 +133,20 @@ describe("a start killed half-way leaves nothing unseen", () => {
     expect(listStates().map((s) => s.id)).toEqual([id]);
   });
 });
+
+describe("an orphan is judged on the record as it is, not as it was read", () => {
+  test("a copy read while `created`, whose starter has exited since, is no orphan once the record says running", () => {
+    const { bootId, processStartTime } = require("../../src/state/proc") as typeof import("../../src/state/proc");
+    const { isOrphaned } = require("../../src/state/live") as typeof import("../../src/state/live");
+    const starter = Bun.spawnSync(["true"]).pid; // the `run -d` that reported and exited
+    const id = newId();
+    const asRead: ContainerState = { ...sound(id, "racy"), status: "created", exitCode: undefined, bootId: bootId(), monitorPid: starter, monitorStartTime: 1 };
+    // meanwhile its monitor (this process, alive) recorded it running
+    record(id, { ...asRead, status: "running", pid: process.pid, pidStartTime: processStartTime(process.pid), monitorPid: process.pid, monitorStartTime: processStartTime(process.pid) });
+    expect(isOrphaned(asRead)).toBe(false);
+    // the same copy when the record still says so: its starter is gone, nobody will start it
+    rmSync(join(root, id), { recursive: true });
+    record(id, asRead);
+    expect(isOrphaned(asRead)).toBe(true);
+  });
+});
