@@ -22,6 +22,17 @@ export function recordCalls(r: CallRecorder | undefined): void {
   recorder = r;
 }
 
+/** Runs `fn` with its libc calls left out of the trace (a loop the caller reports as one step). */
+export function unrecorded<T>(fn: () => T): T {
+  const saved = recorder;
+  recorder = undefined;
+  try {
+    return fn();
+  } finally {
+    recorder = saved;
+  }
+}
+
 /**
  * Returns a getter that dlopens libc with `symbols` on its first call. __errno_location is loaded
  * at the same time, so that reading errno after a failure runs no dlopen that could change it.

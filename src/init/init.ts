@@ -233,7 +233,7 @@ function becomeCommand(proc: Spec["process"], seccomp: { program?: string; flags
   if (proc.noNewPrivileges) C.setNoNewPrivileges();
   if (filter && proc.noNewPrivileges) loadSeccompProgram(filter, seccomp.flags);
   fault("before-exec");
-  resetSignals();
+  step("every signal to its default action (rt_sigaction of 1..64), none blocked", resetSignals);
   // a failed execve is reported after this, as an error
   if (parkedOn === undefined) F.write(ORDERS_FD, encode({ type: "exec", ...(tracing() ? { trace: traceEvents() } : {}) }));
   else if (tracing()) F.write(startFifo!, encode({ type: "exec", trace: traceEvents() })); // for `start --trace`
