@@ -20,7 +20,7 @@ import { step } from "../trace";
 import { faultPoint } from "../fault";
 import { refreshPeers, writeEtcFiles } from "./etc-files";
 import { assignable, broadcastOf, intToIp, ipToInt, macFor, nextFree, parseSubnet } from "./ipam";
-import { applyTable } from "./nft";
+import { addPublishRules, applyTable } from "./nft";
 import { defaultNetworkNotice, ensureBridge } from "./networks";
 import { log } from "../log";
 import type { NetworkRequest } from "./options";
@@ -76,7 +76,7 @@ export function prepareNetwork(state: ContainerState): NetworkPlan {
     const notice = withNetworks((f) => defaultNetworkNotice(f));
     if (notice) log().info(notice); // `info` says it too (IPv4 Forwarding)
   }
-  const { attachment, ports, reclaimed } = withNetworks((f) => {
+  const { attachment, ports, reclaimed, generation } = withNetworks((f) => {
     const reclaimed = reclaim(f);
     const n = findNetwork(f, req.network!);
     if (!n) throw new UsageError(`network ${req.network} not found`);
@@ -85,12 +85,20 @@ export function prepareNetwork(state: ContainerState): NetworkPlan {
     const ports = allocatePorts(f, state.id, req, attachment.ip);
     step("write its /etc/hostname, hosts, resolv.conf", () => writeEtcFiles(state.id, hostname, req, [{ ip: attachment.ip, names: n.isDefault ? [] : [state.name, ...req.aliases] }], attachment.gateway));
     refreshPeers(f, [n.name]);
-    return { attachment, ports, reclaimed };
+    return { attachment, ports, reclaimed, generation: f.tableGeneration };
   });
   // The rules follow the store, never lead it: had they gone in first, a kill right after would
   // leave a rule that no record names (the release of a container removes rules first, then its
-  // record, for the same reason).
-  if (ports.length || reclaimed) withNetworks((f) => applyTable(f));
+  // record, for the same reason). Our ports alone are added to the table, unless it was rebuilt
+  // since we took them (then it holds them already) or something else changed.
+  if (reclaimed) withNetworks((f) => applyTable(f));
+  else if (ports.length) {
+    step("network: its published ports into the nftables table (nft -f -)", () =>
+      withNetworks((f) => {
+        if (f.tableGeneration !== generation || !addPublishRules(ports)) applyTable(f);
+      }),
+    );
+  }
   return { newNamespace: true, wire: (pid) => wire(pid, [attachment], true), record: { ...net, attachments: [attachment], ports } };
 }
 

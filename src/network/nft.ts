@@ -9,7 +9,7 @@
 // made or removed, or a container publishes ports — never on the start path of a container
 // without `-p`. (Debian's `nftables` package.)
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import type { NetworkFile } from "./store";
+import type { NetworkFile, PortBinding } from "./store";
 import { nftTableName } from "./store";
 
 const q = (s: string) => JSON.stringify(s); // nft quotes strings like JSON
@@ -27,10 +27,7 @@ export function renderTable(f: NetworkFile): string | undefined {
     "  chain output {", "    type nat hook output priority -100; policy accept;", "    fib daddr type local jump publish", "  }",
     "  chain publish {",
   );
-  for (const p of f.ports) {
-    const host = p.hostIp ? `ip daddr ${p.hostIp} ` : "";
-    lines.push(`    ${host}${p.proto} dport ${p.hostPort} dnat to ${p.ip}:${p.containerPort} comment ${q(p.container.slice(0, 12))}`);
-  }
+  for (const p of f.ports) lines.push(`    ${publishRule(p)}`);
   lines.push("  }", "  chain postrouting {", "    type nat hook postrouting priority srcnat; policy accept;");
   for (const n of f.networks) {
     // out of a non-internal network to anywhere else: the host's address (masquerade)
@@ -69,6 +66,26 @@ export function renderTable(f: NetworkFile): string | undefined {
   return lines.join("\n") + "\n";
 }
 
+/** A published port: to the host (on its address, when one was given) -> the container's. */
+function publishRule(p: PortBinding): string {
+  const host = p.hostIp ? `ip daddr ${p.hostIp} ` : "";
+  return `${host}${p.proto} dport ${p.hostPort} dnat to ${p.ip}:${p.containerPort} comment ${q(p.container.slice(0, 12))}`;
+}
+
+/**
+ * A start's own published ports, added to the table as it stands: rules added only, which the
+ * kernel commits at once, where a rebuild also deletes (every deletion waits for an RCU grace
+ * period, ~15-20 ms measured here). False when nft refused (the table is gone: someone flushed
+ * the ruleset); the caller rebuilds it whole then.
+ */
+export function addPublishRules(ports: PortBinding[]): boolean {
+  const t = nftTableName();
+  const script = ports.map((p) => `add rule ip ${t} publish ${publishRule(p)}\n`).join("");
+  return runNft(script).exitCode === 0;
+}
+
+const runNft = (script: string) => Bun.spawnSync(["nft", "-f", "-"], { stdin: Buffer.from(script), stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+
 /**
  * Makes the kernel's table match `f` in one `nft -f -` transaction: (re)declare the table, delete
  * it, then add it as rendered (an empty store leaves no table). Throws with nft's message.
@@ -77,8 +94,9 @@ export function applyTable(f: NetworkFile): string | undefined {
   const t = nftTableName();
   const body = renderTable(f);
   const script = `table ip ${t}\ndelete table ip ${t}\n${body ?? ""}`;
-  const r = Bun.spawnSync(["nft", "-f", "-"], { stdin: Buffer.from(script), stdout: "pipe", stderr: "pipe", env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+  const r = runNft(script);
   if (r.exitCode !== 0) throw new Error(`nft: ${r.stderr.toString().trim().split("\n")[0] || `exit ${r.exitCode}`}`);
+  f.tableGeneration = (f.tableGeneration ?? 0) + 1;
   return setForwarding(f);
 }
 

@@ -57,6 +57,9 @@ export interface NetworkFile {
   ports: PortBinding[];
   /** net.ipv4.ip_forward before mydocker set it to 1 ("0"), so that it can be put back */
   ipForwardWas?: string;
+  /** counts the whole rebuilds of the nftables table: a start that adds its own rules checks
+   *  that nobody rebuilt it (with those rules already in) since it took its ports */
+  tableGeneration?: number;
 }
 
 export const DEFAULT_NETWORK = "bridge";
@@ -81,7 +84,7 @@ export const newNetworkId = (): string => Buffer.from(crypto.getRandomValues(new
 function read(): NetworkFile {
   if (!existsSync(storePath())) return { networks: [], ports: [] };
   const f = JSON.parse(readFileSync(storePath(), "utf8")) as NetworkFile;
-  return { networks: f.networks ?? [], ports: f.ports ?? [], ipForwardWas: f.ipForwardWas };
+  return { networks: f.networks ?? [], ports: f.ports ?? [], ipForwardWas: f.ipForwardWas, tableGeneration: f.tableGeneration };
 }
 
 function write(f: NetworkFile): void {

@@ -265,6 +265,17 @@ describe("published ports", () => {
     for (const l of out) expect(Number(l.split(":").pop())).toBeGreaterThan(1023);
   }, T);
 
+  test("-p adds its rules to the table as it stands; a table someone deleted is made again whole", async () => {
+    const table = nftTableName(TEST_DATA_ROOT);
+    await detached("--name", "pub1", "-p", "18936:80", "sleep", "60");
+    expect(sh(["nft", "list", "table", "ip", table])).toContain("tcp dport 18936 dnat to");
+    // a firewall reload that flushed everything: the next start publishes on a complete table
+    Bun.spawnSync(["nft", "delete", "table", "ip", table]);
+    await detached("--name", "pub2", "-p", "18937:80", "sleep", "60");
+    const now = sh(["nft", "list", "table", "ip", table]);
+    for (const rule of ["tcp dport 18936 dnat to", "tcp dport 18937 dnat to", "masquerade", "ip daddr 127.0.0.0/8 drop", "ct state established,related accept"]) expect(now).toContain(rule);
+  }, T);
+
   test("bad -p values: one line, 125, nothing left", async () => {
     const before = (await mydocker(["ps", "-aq"])).stdout;
     for (const bad of ["0:80", "80:", "1.2.3:80:80", "80/sctp", "70000", "9-8:1-2", "a:b"]) {
