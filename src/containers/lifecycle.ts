@@ -11,6 +11,7 @@ import { readState, removeContainerRecord, updateState, withContainerLock, type 
 import { deleteRootfs, releaseRootfs } from "./rootfs";
 import { containerActor, emit } from "../events";
 import { releaseNetwork } from "../network/attach";
+import { step } from "../trace";
 
 export interface Outcome {
   exitCode: number;
@@ -106,11 +107,11 @@ function releaseHost(state: ContainerState, cgroup: Cgroup): string | undefined 
   let processesGone = false;
   const steps = [
     () => {
-      teardown({ id: state.id, rootfs: state.rootfs, cgroup });
+      step("its cgroup: what still runs there killed, the directories removed", () => teardown({ id: state.id, rootfs: state.rootfs, cgroup }));
       processesGone = true;
     },
     () => releaseNetwork(state, processesGone),
-    () => releaseRootfs(state),
+    () => step("its root unmounted (an overlay)", () => releaseRootfs(state)),
   ];
   for (const step of steps) {
     try {
@@ -124,9 +125,9 @@ function releaseHost(state: ContainerState, cgroup: Cgroup): string | undefined 
 
 /** Its writable layer, then its state, config and logs. */
 function removeEverything(state: ContainerState): void {
-  deleteRootfs(state);
+  step("its writable layer removed (--rm)", () => deleteRootfs(state));
   const named = readState(state.id) ?? state; // its name now (renamed since the caller read it)
-  removeContainerRecord(state.id);
+  step("its record removed (--rm)", () => removeContainerRecord(state.id));
   emit("container", "destroy", containerActor(named));
 }
 
