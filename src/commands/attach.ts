@@ -71,6 +71,7 @@ export default defineCommand({
     const keys = parseDetachKeys((options["detach-keys"] as string | undefined) ?? DEFAULT_DETACH_KEYS);
     const ref = positionals[0]!;
     const s = findLive(ref);
+    if (s.restarting) throw new UsageError("You cannot attach to a restarting container, wait until it is running");
     if (s.status !== "running" && s.status !== "paused") throw new UsageError("You cannot attach to a stopped container, start it first");
     if (!s.detached) throw new UsageError(`container ${ref} is attached to the terminal of the \`run\` that started it`);
     const tty = readConfig(s.id).process.terminal === true;
@@ -92,7 +93,11 @@ async function attach(s: ContainerState, o: AttachOptions): Promise<number> {
   let detached = false;
   let closed!: () => void;
   const ended = new Promise<void>((resolve) => (closed = resolve));
-  const read = frameReader((kind, data) => writeFully(kind === Frame.Stderr ? 2 : 1, data));
+  let exitCode: number | undefined; // the monitor's word for the run we were attached to
+  const read = frameReader((kind, data) => {
+    if (kind === Frame.Exit) exitCode = data.length === 4 ? new DataView(data.buffer, data.byteOffset, 4).getInt32(0) : undefined;
+    else writeFully(kind === Frame.Stderr ? 2 : 1, data);
+  });
   // bound by a relative path: see attach-socket.ts
   const cwd = process.cwd();
   process.chdir(containerDir(s.id));
@@ -174,8 +179,9 @@ async function attach(s: ContainerState, o: AttachOptions): Promise<number> {
     if (o.tty) process.stderr.write("\r\n");
     return 0;
   }
-  // the container ended: its status, once recorded
-  await waitFor(s.id, (now) => !now || (now.status === "exited" && !now.restarting), 5_000);
+  if (exitCode !== undefined) return exitCode;
+  // the container ended (a monitor that sent no status): its status, once recorded
+  await waitFor(s.id, (now) => !now || now.status === "exited", 5_000);
   const now = readState(s.id);
   return now?.status === "exited" && typeof now.exitCode === "number" ? now.exitCode : 0;
 }

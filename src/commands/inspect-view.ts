@@ -2,6 +2,7 @@
 // volumes. A container's OCI config stays available under "OCIConfig".
 import { networkMode, networkSettings } from "../network/view";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { containerLayerDir } from "../image/overlay";
 import { imageConfigBytes, resolveImage, type ImageRecord } from "../image/store";
 import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES } from "../security/capabilities";
@@ -51,16 +52,18 @@ export function containerInspect(s: ContainerState): Record<string, unknown> {
   const mounts = userMounts(spec);
   const restart = (s as unknown as { restartPolicy?: { name?: string; maximumRetryCount?: number; Name?: string; MaximumRetryCount?: number } }).restartPolicy;
   const layer = containerLayerDir(s.id);
+  const restarting = s.restarting === true && s.status === "exited";
   return {
     Id: s.id,
     Created: time(s.created),
     Path: s.command[0] ?? "",
     Args: s.command.slice(1),
     State: {
-      Status: s.restarting && s.status === "exited" ? "restarting" : s.status,
-      Running: isUp(s),
+      Status: restarting ? "restarting" : s.status,
+      // docker's SetRestarting: Running stays true between two runs (Pid 0, the last exit code)
+      Running: isUp(s) || restarting,
       Paused: s.status === "paused",
-      Restarting: s.restarting === true && s.status === "exited",
+      Restarting: restarting,
       OOMKilled: s.oomKilled,
       Dead: s.status === "dead",
       Pid: isUp(s) ? (s.pid ?? 0) : 0,
@@ -70,7 +73,7 @@ export function containerInspect(s: ContainerState): Record<string, unknown> {
       FinishedAt: isUp(s) ? ZERO_TIME : time(s.finished),
     },
     Image: s.imageId ?? s.image,
-    LogPath: s.detached ? logPath(s.id) : "",
+    LogPath: existsSync(logPath(s.id)) ? logPath(s.id) : "",
     Name: `/${s.name}`,
     RestartCount: (s as unknown as { restartCount?: number }).restartCount ?? 0,
     Driver: "overlay",

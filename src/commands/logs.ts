@@ -1,11 +1,11 @@
 // `mydocker logs [-f] [--tail N] [-t] [--since T] [--until T] [--details] NAME`: what a detached
 // container wrote, stdout and stderr in order, across its rotated log files (oldest first).
-import { writeSync } from "node:fs";
+import { closeSync, existsSync, writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { FlagError, UsageError } from "../cli/argv";
-import { LogFollower, logFiles, readLogEntries, type LogEntry } from "../containers/logs";
+import { LogFollower, openLogChain, readLogFd, type LogEntry } from "../containers/logs";
 import { findLive, monitorAlive } from "../state/live";
-import { logPath, readState } from "../state/store";
+import { logPath, readConfig, readState } from "../state/store";
 import { parseCommand } from "./args";
 
 const args = {
@@ -50,7 +50,8 @@ export default defineCommand({
     const since = options.since === undefined ? -Infinity : parseLogTime(options.since as string, "--since");
     const until = options.until === undefined ? Infinity : parseLogTime(options.until as string, "--until");
     const state = findLive(positionals[0]!);
-    if (!state.detached) throw new UsageError(`container ${state.name} was not started with -d: its output went to the terminal`);
+    // docker keeps every container's output; ours only misses a foreground -t run's (its terminal is relayed, not logged)
+    if (!state.detached && readConfig(state.id).process.terminal === true && !existsSync(logPath(state.id))) throw new UsageError(`container ${state.name} ran attached to a terminal (-t): its output was not logged`);
     const inRange = (e: LogEntry) => {
       const t = Date.parse(e.time);
       return t >= since && t < until;
@@ -60,12 +61,17 @@ export default defineCommand({
       const text = `${options.timestamps ? `${e.time} ` : ""}${options.details ? " " : ""}${e.log}`;
       writeOut(e.stream === "stdout" ? 1 : 2, text);
     };
-    // The current file is opened first: what is rotated while we read the older ones is not lost.
-    const path = logPath(state.id);
-    const follower = new LogFollower(path);
-    const current = follower.read();
-    const older = logFiles(path).slice(0, -1).flatMap((f) => readLogEntries(f).entries);
-    const shown = [...older, ...current].filter(inRange);
+    // Every file at once (a consistent set), then read: a rotation meanwhile neither repeats nor reorders lines.
+    const chain = openLogChain(logPath(state.id));
+    const shown: LogEntry[] = [];
+    let offset = 0;
+    for (const f of chain) {
+      const r = readLogFd(f.fd, 0);
+      shown.push(...r.entries.filter(inRange));
+      offset = r.next;
+    }
+    chain.slice(0, -1).forEach((f) => closeSync(f.fd));
+    const follower = LogFollower.from(logPath(state.id), chain.at(-1), offset);
     shown.slice(Math.max(0, shown.length - tail)).forEach(print);
     // docker: --until ends a follow at that time
     if (!options.follow || until <= Date.now()) return follower.close();

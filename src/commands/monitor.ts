@@ -6,11 +6,12 @@
 import { closeSync, writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { UsageError } from "../cli/argv";
-import { superviseContainer } from "../containers/supervise";
-import { superviseWithRestarts } from "../containers/restart";
+import { superviseContainer, type Outcome } from "../containers/supervise";
+import { RESTART_AFTER_FLAG, superviseWithRestarts } from "../containers/restart";
 import { LogWriter } from "../containers/logs";
 import { AttachServer, Frame } from "../containers/attach-socket";
-import { containerDir, findContainer, logPath, readConfig, type ContainerState } from "../state/store";
+import { containerDir, findContainer, logPath, readConfig, updateState, type ContainerState } from "../state/store";
+import { processStartTime } from "../state/proc";
 import type { StartedContainer } from "../engine/container";
 import { setNonBlocking, setWindowSize } from "../../ffi/tty";
 
@@ -22,9 +23,10 @@ export default defineCommand({
   meta: { name: "monitor", description: "(internal) supervise a detached container", hidden: true },
   args: { id: { type: "positional", required: true } },
   async run({ rawArgs }) {
-    const [id] = rawArgs;
+    const [id, flag, code] = rawArgs;
     if (!id) throw new UsageError("monitor: container id required");
     const first = findContainer(id);
+    const handedOver = flag === RESTART_AFTER_FLAG ? Number(code) : undefined;
     // Only the first start is reported, and fd 3 is closed after it: a later write to fd 3 would
     // reach whatever file got that number since.
     let reported = false;
@@ -44,14 +46,31 @@ export default defineCommand({
     } catch {
       // no attach for this container (the directory refused a socket); it runs all the same
     }
+    if (handedOver !== undefined && !claimAfterForeground(first.id, report)) return;
     try {
-      const outcome = await superviseWithRestarts(first.id, (state) => runOnce(state, server, report));
+      const previous: Outcome | undefined = handedOver === undefined ? undefined : { exitCode: handedOver, oomKilled: false };
+      const outcome = await superviseWithRestarts(first.id, (state) => runOnce(state, server, report), undefined, previous);
       process.exitCode = outcome.error ? 1 : 0;
     } finally {
       server.close();
     }
   },
 });
+
+/**
+ * Becomes the supervisor of a container whose foreground run just exited (still exited, not
+ * stopped meanwhile): from now on it is a detached container (its log, attach).
+ */
+function claimAfterForeground(id: string, report: (r: MonitorReport) => void): boolean {
+  let claimed = false;
+  updateState(id, (now) => {
+    claimed = now.status === "exited" && now.stoppedByUser !== true;
+    return claimed ? { monitorPid: process.pid, monitorStartTime: processStartTime(process.pid), detached: true } : {};
+  });
+  report({ ok: true }); // not claimed: the user stopped (or started) it meanwhile, nothing to restart
+
+  return claimed;
+}
 
 /** One run of the container: its output to the log and to attached clients, their input to it. */
 function runOnce(state: ContainerState, server: AttachServer, report: (r: MonitorReport) => void) {
@@ -62,9 +81,14 @@ function runOnce(state: ContainerState, server: AttachServer, report: (r: Monito
     stdio: tty ? ["ignore", "ignore", "ignore"] : [interactive ? "pipe" : "ignore", "pipe", "pipe"],
     onStarted: (r) => report(r.ok ? { ok: true } : { ok: false, error: r.error, code: r.code }),
     onRunning: (c) => relay(c, state, server, tty),
-  }).finally(() => {
-    server.targets = {};
-  });
+  })
+    .then((outcome) => {
+      server.runEnded(outcome.exitCode); // attach ends at each exit (docker), restart or not
+      return outcome;
+    })
+    .finally(() => {
+      server.targets = {};
+    });
 }
 
 async function relay(c: StartedContainer, state: ContainerState, server: AttachServer, tty: boolean): Promise<void> {

@@ -1,7 +1,7 @@
 // `mydocker run [OPTIONS] [IMAGE] COMMAND [ARG...]`: builds an OCI config from docker-style flags and
 // runs it. Its halves are shared: reserveContainer (also `create`), and startDetached /
 // runInForeground, which start a created container (also `start`).
-import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { FlagError, splitArgs, UsageError, type OptionValues } from "../cli/argv";
@@ -17,7 +17,9 @@ import { containerLayerDir, dataRoot, defaultRootfs, runtimeRoot } from "../path
 import { createVolumeSources, parseTmpfsSpec, parseVolumeSpec, volumeMount } from "../volumes";
 import type { ImageRecord, OciImageConfig } from "../image/store";
 import { normalizeReference } from "../image/reference";
-import { containerDir, createContainerRecord, NoSuchContainer, readState, removeContainerRecord, updateState, type ContainerState } from "../state/store";
+import { containerDir, createContainerRecord, logPath, NoSuchContainer, readState, removeContainerRecord, updateState, type ContainerState } from "../state/store";
+import { LogWriter } from "../containers/logs";
+import type { StartedContainer } from "../engine/container";
 import { faultEnv, faultPoint } from "../fault";
 import { mark, renderTrace, startTrace, step, tracing } from "../trace";
 import { bootId, processStartTime } from "../state/proc";
@@ -31,7 +33,7 @@ import { setBlocking } from "../../ffi/process";
 import type { MonitorReport } from "./monitor";
 import { networkArgs } from "../network/options";
 import { networkFromOptions } from "../network/spec";
-import { restartArgs, supervisionExtras } from "../containers/restart";
+import { RESTART_AFTER_FLAG, restartArgs, shouldRestart, supervisionExtras } from "../containers/restart";
 
 export const runArgs = {
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
@@ -85,6 +87,7 @@ export default defineCommand({
       ? await startDetached(state)
       : await runInForeground(state, spec, options.interactive === true, { streams, sigProxy: options["sig-proxy"] !== false });
     if (outcome.error) log().error(outcome.error);
+    else if (!options.detach) handOverRestarts(id, outcome.exitCode);
     if (outcome.oomKilled) log().error(`container ${shortId(id)} was OOM-killed (memory limit ${options.memory})`);
     if (tracing()) process.stderr.write(renderTrace(options.trace === "json" ? "json" : "table"));
     process.exitCode = outcome.exitCode;
@@ -224,12 +227,47 @@ export async function runInForeground(state: ContainerState, spec: Spec, interac
   const ignoreSignals = { kill: () => {} };
   try {
     return await superviseContainer(state, spec, {
-      stdio: tty ? ["ignore", "ignore", "ignore"] : [streams.stdin ? "inherit" : "ignore", streams.stdout ? "inherit" : "ignore", streams.stderr ? "inherit" : "ignore"],
-      onRunning: (c) => attachment.connect(opts.sigProxy === false && !tty ? ignoreSignals : c.init, c.terminal, interactive),
+      // its output through us (docker: a pipe, never our terminal), into container.log as well
+      stdio: tty ? ["ignore", "ignore", "ignore"] : [streams.stdin ? "inherit" : "ignore", "pipe", "pipe"],
+      onRunning: (c) => {
+        attachment.connect(opts.sigProxy === false && !tty ? ignoreSignals : c.init, c.terminal, interactive);
+        if (!tty) return logAndShow(c, state, streams);
+      },
     });
   } finally {
     await attachment.close();
   }
+}
+
+/**
+ * A foreground container's output: kept in its log (as a detached one's, so that `logs` works
+ * after `run` and `start -a`) and written to our stdout/stderr where they are attached.
+ */
+async function logAndShow(c: StartedContainer, state: ContainerState, streams: Streams): Promise<void> {
+  const log = new LogWriter(logPath(state.id), state.logRotation);
+  const shown = { stdout: streams.stdout ? 1 : undefined, stderr: streams.stderr ? 2 : undefined };
+  try {
+    await log.pump(c.init.stdout, c.init.stderr, (stream, chunk) => {
+      const fd = shown[stream];
+      if (fd !== undefined && !writeAll(fd, chunk)) shown[stream] = undefined;
+    });
+  } finally {
+    log.close();
+  }
+}
+
+/** All of `data` to fd (a non-blocking pipe may take less, or be full: EAGAIN); false once its reader is gone. */
+function writeAll(fd: number, data: Uint8Array): boolean {
+  for (let off = 0; off < data.length; ) {
+    try {
+      off += writeSync(fd, data, off, data.length - off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "EAGAIN" && code !== "EINTR") return false;
+      Bun.sleepSync(1);
+    }
+  }
+  return true;
 }
 
 /**
@@ -239,20 +277,7 @@ export async function runInForeground(state: ContainerState, spec: Spec, interac
  */
 export async function startDetached(state: ContainerState, printId = true): Promise<Outcome> {
   state = claimStart(state, true);
-  // the monitor's own complaints, if it ever has any, go to monitor.log beside the container's
-  const monitorLog = openSync(join(containerDir(state.id), "monitor.log"), "a", 0o600);
-  const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", state.id), {
-    stdio: ["ignore", "ignore", monitorLog, "pipe"],
-    env: { ...CLEAN_ENV, ...faultEnv() },
-    cwd: "/",
-    detached: true,
-  });
-  closeSync(monitorLog);
-  const reportFd = monitor.stdio[3] as unknown as number;
-  setBlocking(reportFd);
-  const report = readReport(reportFd);
-  closeSync(reportFd);
-  monitor.unref();
+  const report = spawnMonitor(state.id, []);
   if (!report) {
     // Nobody supervises the container: end it (its cgroup holds whatever started) rather than
     // report a failure while it runs on.
@@ -264,6 +289,37 @@ export async function startDetached(state: ContainerState, printId = true): Prom
   if (!report.ok) return { exitCode: report.code, oomKilled: false, error: report.error };
   if (printId) console.log(state.id);
   return { exitCode: 0, oomKilled: false };
+}
+
+/** A `mydocker monitor ID ...` in its own session; its report (fd 3), undefined if it died first. */
+function spawnMonitor(id: string, extra: string[]): MonitorReport | undefined {
+  // the monitor's own complaints, if it ever has any, go to monitor.log beside the container's
+  const monitorLog = openSync(join(containerDir(id), "monitor.log"), "a", 0o600);
+  const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", id, ...extra), {
+    stdio: ["ignore", "ignore", monitorLog, "pipe"],
+    env: { ...CLEAN_ENV, ...faultEnv() },
+    cwd: "/",
+    detached: true,
+  });
+  closeSync(monitorLog);
+  const reportFd = monitor.stdio[3] as unknown as number;
+  setBlocking(reportFd);
+  const report = readReport(reportFd);
+  closeSync(reportFd);
+  monitor.unref();
+  return report;
+}
+
+/**
+ * After a foreground run (`run` without -d, `start -a`) ended with `exitCode`: when its restart
+ * policy starts it again, a monitor takes over in the background from the backoff on (docker: the
+ * client returns with the first run's status while the container goes on restarting).
+ */
+export function handOverRestarts(id: string, exitCode: number): void {
+  const now = readState(id);
+  if (!now?.restartPolicy || !shouldRestart(now, exitCode)) return;
+  const report = spawnMonitor(id, [RESTART_AFTER_FLAG, String(exitCode)]);
+  if (!report?.ok) log().error(`container ${shortId(id)} will not be restarted: ${report && !report.ok ? report.error : "its monitor died before it reported"}`);
 }
 
 function readReport(fd: number): MonitorReport | undefined {

@@ -9,7 +9,7 @@ import { readConfig, updateState, type ContainerState } from "../state/store";
 import { freshRun } from "../containers/restart";
 import { log } from "../log";
 import { parseCommand } from "./args";
-import { runInForeground, startDetached } from "./run";
+import { handOverRestarts, runInForeground, startDetached } from "./run";
 
 const args = {
   attach: { type: "boolean", alias: "a", description: "Attach to the container's output and forward signals" },
@@ -53,6 +53,7 @@ export default defineCommand({
       const interactive = options.interactive === true;
       const outcome = await runInForeground(s, readConfig(s.id), interactive, { streams: { stdin: interactive, stdout: true, stderr: true } });
       if (outcome.error) log().error(outcome.error);
+      else handOverRestarts(s.id, outcome.exitCode);
       process.exitCode = outcome.exitCode;
       return;
     }

@@ -2,7 +2,7 @@
 import { defineCommand } from "citty";
 import { FlagError, UsageError } from "../cli/argv";
 import { openCgroup } from "../cgroups";
-import { findLive, initAlive, monitorAlive, waitFor } from "../state/live";
+import { findLive, initAlive, monitorAlive, refresh, waitFor } from "../state/live";
 import { signalProcess } from "../state/proc";
 import { readState, type ContainerState } from "../state/store";
 import { finishOrphan } from "../containers/lifecycle";
@@ -40,8 +40,9 @@ const signalNumber = (sig: NodeJS.Signals | number) => String(typeof sig === "nu
  * has no handler for (pid_namespaces(7)), hence the second step. Returns once the exit is recorded.
  */
 export async function stopContainer(s: ContainerState, graceSeconds = stopTimeoutOf(s), signal = stopSignalOf(s)): Promise<void> {
-  markStoppedByUser(s.id); // its restart policy must not bring it back (also between two runs)
-  if (!isUp(s)) return;
+  const now = await cancelRestarts(s);
+  if (!now || !isUp(now)) return;
+  s = now;
   if (s.status === "paused") thaw(s); // a frozen process acts on no signal until thawed
   emit("container", "kill", containerActor(s, { signal: signalNumber(signal) }));
   signalProcess(s.pid, s.pidStartTime, signal);
@@ -52,6 +53,27 @@ export async function stopContainer(s: ContainerState, graceSeconds = stopTimeou
   }
   await settle(s);
   emit("container", "stop", containerActor(s));
+}
+
+/** Its monitor is starting it (a first start, or a restart after the backoff). */
+const startingUnderMonitor = (s: ContainerState) => s.status === "created" && s.monitorPid !== undefined && monitorAlive(s);
+
+/** Between two runs of its restart policy: waiting out the backoff, or being started again. */
+export const isRestarting = (s: ContainerState) =>
+  (s.restarting === true && monitorAlive(s)) || (startingUnderMonitor(s) && (s.restartCount ?? 0) > 0);
+
+/**
+ * Its restart policy ends (the mark is recorded first), then what its monitor is doing between two
+ * runs is waited out: a start under way ends running (to be stopped as any running container), a
+ * backoff ends with the monitor seeing the mark (it checks every 50 ms). Returns the record then.
+ */
+export async function cancelRestarts(s: ContainerState): Promise<ContainerState | undefined> {
+  const marked = markStoppedByUser(s.id);
+  if (!marked) return undefined;
+  if (startingUnderMonitor(marked)) await waitFor(s.id, (now) => !now || !startingUnderMonitor(now), 10_000);
+  await waitFor(s.id, (now) => !now || !now.restarting || !monitorAlive(now), 5_000);
+  const now = readState(s.id);
+  return now && refresh(now); // a monitor killed in the backoff leaves it simply exited
 }
 
 /** After PID 1 is gone: let the monitor record the exit, or do its work if it is dead. */
@@ -99,6 +121,22 @@ export function parseSignal(text: string): NodeJS.Signals | number {
   return name;
 }
 
+/**
+ * docker's rule (daemon/kill.go): a kill ends the restart policy unless the container has a stop
+ * signal of its own and this is neither that signal nor SIGKILL. `15` and `TERM` are one signal.
+ */
+export function cancelsRestart(s: ContainerState, signal: NodeJS.Signals | number): boolean {
+  const sent = signalNumber(signal);
+  if (sent === "9" || s.stopSignal === undefined) return true;
+  return sent === signalNumber(stopSignalOf(s));
+}
+
+/** A start its monitor has under way: let it end (running, or failed) before signalling. */
+async function startedOrEnded(s: ContainerState): Promise<ContainerState | undefined> {
+  await waitFor(s.id, (now) => !now || !startingUnderMonitor(now), 10_000);
+  return readState(s.id);
+}
+
 export const kill = defineCommand({
   meta: { name: "kill", description: "Send a signal to running containers" },
   args: { ...killArgs, container: { type: "positional", required: true } },
@@ -106,11 +144,19 @@ export const kill = defineCommand({
     const { options, positionals } = parseCommand("kill", rawArgs, killArgs, 1, "CONTAINER...");
     const signal = parseSignal((options.signal as string | undefined) ?? "KILL");
     for (const ref of positionals) {
-      const s = findLive(ref);
-      if (!isUp(s)) throw new UsageError(`container ${ref} is not running`);
-      if (signal === "SIGKILL" || signal === 9 || signal === stopSignalOf(s)) markStoppedByUser(s.id); // docker: no restart after
+      let s = findLive(ref);
+      const restarting = isRestarting(s);
+      if (!isUp(s) && !restarting && !startingUnderMonitor(s)) throw new UsageError(`container ${ref} is not running`);
+      const now = cancelsRestart(s, signal) ? await cancelRestarts(s) : startingUnderMonitor(s) ? await startedOrEnded(s) : s;
+      // docker: a restarting container counts as running; the policy's end is all a kill does to it
+      if (restarting && (!now || !isUp(now))) {
+        console.log(ref);
+        continue;
+      }
+      if (!now || !isUp(now)) throw new UsageError(`container ${ref} is not running`);
+      s = now;
       if (!signalProcess(s.pid, s.pidStartTime, signal)) throw new UsageError(`container ${ref} is not running`);
-      emit("container", "kill", containerActor(s, { signal: String(typeof signal === "number" ? signal : require("node:os").constants.signals[signal]) }));
+      emit("container", "kill", containerActor(s, { signal: signalNumber(signal) }));
       console.log(ref);
     }
   },

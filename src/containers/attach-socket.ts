@@ -1,7 +1,9 @@
 // The way into a detached container's stdio: its monitor serves a unix socket, attach.sock in the
 // container's directory, that `mydocker attach` (and `start -a`) connect to. Both directions are
 // frames of [kind: 1 byte][length: 4 bytes, big-endian][data]:
-//   monitor -> client: 1 stdout, 2 stderr (a tty's output is all stdout)
+//   monitor -> client: 1 stdout, 2 stderr (a tty's output is all stdout), 4 the run's exit status
+//                      (i32, big-endian; then the monitor ends the stream, as docker's attach ends
+//                      at the container's exit even when a restart policy starts it again)
 //   client -> monitor: 0 input (to the pty master or the stdin pipe), 3 window size (rows, cols: u16 each)
 // The socket is bound by a path relative to the container's directory (a unix socket path is at
 // most 108 bytes, unix(7); a runtime root under /tmp/... with a 64-digit id is near that).
@@ -15,6 +17,7 @@ export const enum Frame {
   Stdout = 1,
   Stderr = 2,
   Resize = 3,
+  Exit = 4,
 }
 
 export function frame(kind: Frame, data: Uint8Array): Uint8Array {
@@ -97,7 +100,16 @@ export class AttachServer {
     for (const c of this.clients) c.write(f);
   }
 
-  /** The container ended (and will not restart): clients are told by the end of their stream. */
+  /** One run ended with `code`: each client gets it, then the end of its stream. */
+  runEnded(code: number): void {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setInt32(0, code);
+    const f = frame(Frame.Exit, b);
+    for (const c of this.clients) c.write(f);
+    this.disconnectAll();
+  }
+
+  /** The clients are told by the end of their stream. */
   disconnectAll(): void {
     for (const c of this.clients) c.end();
     this.clients.clear();

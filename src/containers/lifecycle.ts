@@ -59,6 +59,10 @@ export function finishOrphan(state: ContainerState, opts: { evenIfSupervised?: b
 /** `rm` of a stopped container: whoever ran it, no cgroup or mount may be left; then everything goes. */
 export function removeStopped(state: ContainerState): void {
   withContainerLock(state.id, () => {
+    // (under the lock, again: a restart policy's monitor may have gone from "exited" to its backoff)
+    const now = readState(state.id);
+    const { monitorAlive } = require("../state/live") as typeof import("../state/live");
+    if (now?.restarting && monitorAlive(now)) throw new UsageError(`you cannot remove a restarting container ${state.id}: stop the container before attempting removal or force remove`);
     const problem = releaseHost(state, cgroupOf(state));
     if (problem) throw new UsageError(`cannot remove container ${state.name}: ${problem}`);
     removeEverything(state);

@@ -168,9 +168,59 @@ export function readLogFd(fd: number, offset = 0): { entries: LogEntry[]; next: 
   return { entries, next: offset + end };
 }
 
+/** A log file held open: what a reader keeps when the file is renamed or dropped by a rotation. */
+export interface OpenLog {
+  fd: number;
+  ino: number;
+}
+
+const inodeOf = (p: string): number | undefined => {
+  try {
+    return statSync(p).ino;
+  } catch {
+    return undefined;
+  }
+};
+
 /**
- * Follows a log across rotations: holds the current file open, and when the path names another
- * file (rotated away), finishes the old one before it moves to the new one.
+ * The log's files open, oldest first, as one consistent set (container.log.N ... container.log):
+ * after all are open each name must still be the file we hold, else a rotation ran meanwhile and
+ * they are opened again. Reading the set then sees each line once, in order, however the writer
+ * rotates afterwards (an open fd keeps its file). Empty when there is no log.
+ */
+export function openLogChain(path: string): OpenLog[] {
+  for (let attempt = 0; ; attempt++) {
+    const chain = tryOpenChain(path, attempt >= 200);
+    if (chain) return chain;
+    if (attempt >= 20) Bun.sleepSync(1); // a writer rotating without a pause: let it finish one
+  }
+}
+
+function tryOpenChain(path: string, lastTry: boolean): OpenLog[] | undefined {
+  const opened: (OpenLog & { name: string })[] = [];
+  for (let n = 0; ; n++) {
+    const name = n === 0 ? path : `${path}.${n}`;
+    let fd: number;
+    try {
+      fd = openSync(name, "r");
+    } catch {
+      break;
+    }
+    opened.push({ name, fd, ino: fstatSync(fd).ino });
+  }
+  // no current file: no log at all, or a rotation between its rename and the new file
+  if (opened.length === 0) return lastTry || inodeOf(`${path}.1`) === undefined ? [] : undefined;
+  const steady = opened.every((f) => inodeOf(f.name) === f.ino) && inodeOf(`${path}.${opened.length}`) === undefined;
+  if (steady || lastTry) return opened.reverse().map(({ fd, ino }) => ({ fd, ino }));
+  for (const f of opened) closeSync(f.fd);
+  return undefined;
+}
+
+/**
+ * Follows a log across rotations: holds one file open at an offset; when the path names another
+ * file, the held one is complete (the writer closes a file before it renames it), so it is read to
+ * its end and the next newer file of a consistent set follows — never skipping a file that was
+ * rotated in between (fast rotation), never reading one twice.
  */
 export class LogFollower {
   private fd?: number;
@@ -179,39 +229,49 @@ export class LogFollower {
 
   constructor(private readonly path: string) {}
 
-  /** Opens the current file at its end (what was read before is not repeated). */
-  startAtEnd(): void {
-    this.reopen();
-    if (this.fd !== undefined) this.offset = readLogFd(this.fd, 0).next;
+  /** Goes on from a file already read up to `offset` (its other files were read by the caller). */
+  static from(path: string, file: OpenLog | undefined, offset: number): LogFollower {
+    const f = new LogFollower(path);
+    if (file) Object.assign(f, { fd: file.fd, ino: file.ino, offset });
+    return f;
   }
 
   /** Entries written since the last call. */
   read(): LogEntry[] {
     const out: LogEntry[] = [];
-    for (let turn = 0; turn < 4; turn++) {
-      if (this.fd === undefined) this.reopen();
-      if (this.fd === undefined) return out;
-      const r = readLogFd(this.fd, this.offset);
-      out.push(...r.entries);
-      this.offset = r.next;
-      let now: number | undefined;
-      try {
-        now = statSync(this.path).ino;
-      } catch {}
-      if (now === this.ino) return out;
-      this.close(); // rotated: the next turn opens the new file from its start
+    for (let turn = 0; turn < 1000; turn++) {
+      if (this.fd === undefined && !this.hold(openLogChain(this.path), 0)) return out;
+      this.drain(out);
+      if (inodeOf(this.path) === this.ino) return out;
+      this.drain(out); // rotated away: complete now, its last lines first
+      const chain = openLogChain(this.path);
+      const at = chain.findIndex((f) => f.ino === this.ino);
+      if (at === chain.length - 1) {
+        // ours is the current file again (the set was read after yet another rotation began): retry
+        for (const f of chain) closeSync(f.fd);
+        continue;
+      }
+      this.close();
+      this.hold(chain, at + 1); // at -1: ours was dropped (max-file), the oldest kept is next
     }
     return out;
   }
 
-  private reopen(): void {
-    try {
-      this.fd = openSync(this.path, "r");
-      this.ino = fstatSync(this.fd).ino;
-      this.offset = 0;
-    } catch {
-      this.fd = undefined;
-    }
+  /** Holds chain[index] from its start, closing the rest; false when there is none. */
+  private hold(chain: OpenLog[], index: number): boolean {
+    chain.forEach((f, i) => i !== index && closeSync(f.fd));
+    const f = chain[index];
+    if (!f) return false;
+    this.fd = f.fd;
+    this.ino = f.ino;
+    this.offset = 0;
+    return true;
+  }
+
+  private drain(out: LogEntry[]): void {
+    const r = readLogFd(this.fd!, this.offset);
+    out.push(...r.entries);
+    this.offset = r.next;
   }
 
   close(): void {

@@ -73,11 +73,11 @@ export function nextBackoff(previous: number, ranMs: number): number {
 }
 
 /**
- * `stop`/`kill` (with the stop signal or SIGKILL): the end they cause is the user's wish, so the
- * monitor must not restart it. Recorded before the signal is sent.
+ * `stop`/`kill` (docker's rule for kill in stop.ts): the end they cause is the user's wish, so the
+ * monitor must not restart it. Recorded before the signal is sent; returns the record as it is now.
  */
-export function markStoppedByUser(id: string): void {
-  updateState(id, (s) => (s.restartPolicy ? { stoppedByUser: true } : {}));
+export function markStoppedByUser(id: string): ContainerState | undefined {
+  return updateState(id, (s) => (s.restartPolicy ? { stoppedByUser: true } : {}));
 }
 
 /**
@@ -88,19 +88,25 @@ export async function superviseWithRestarts<O extends { exitCode: number; error?
   id: string,
   runOnce: (state: ContainerState) => Promise<O>,
   sleep: (ms: number, cancelled: () => boolean) => Promise<void> = pollingSleep(id),
+  /** a run that already ended (a foreground one handed over): the loop begins at its backoff */
+  previous?: O,
 ): Promise<O> {
   let backoff = FIRST_BACKOFF_MS / 2; // the first restart waits FIRST_BACKOFF_MS
   for (;;) {
-    const state = readState(id);
-    if (!state) throw new Error(`container ${id} is gone`);
     const began = Date.now();
-    const outcome = await runOnce(state);
+    const outcome = previous ?? (await runOnce(readState(id) ?? gone(id)));
+    previous = undefined;
     const ended = readState(id);
     // a start that failed is not retried (docker reports it to `run`/`start` instead)
     if (!ended || ended.status !== "exited" || outcome.error !== undefined || !shouldRestart(ended, outcome.exitCode)) return outcome;
     backoff = nextBackoff(backoff, Date.now() - began);
-    const waiting = updateState(id, (s) => ({ restarting: true, restartCount: (s.restartCount ?? 0) + 1 }));
-    if (!waiting) return outcome;
+    // (a `stop` since `ended` was read is seen here, under the lock: never "restarting" after it)
+    let cancelled = false;
+    const waiting = updateState(id, (s) => {
+      cancelled = s.stoppedByUser === true;
+      return cancelled ? {} : { restarting: true, restartCount: (s.restartCount ?? 0) + 1 };
+    });
+    if (!waiting || cancelled) return outcome;
     await sleep(backoff, () => {
       const now = readState(id);
       return !now || now.stoppedByUser === true; // stopped, or removed (`rm -f`)
@@ -115,6 +121,13 @@ export async function superviseWithRestarts<O extends { exitCode: number; error?
     if (!again) return outcome;
   }
 }
+
+const gone = (id: string): never => {
+  throw new Error(`container ${id} is gone`);
+};
+
+/** `mydocker monitor ID --restart-after CODE`: take over a foreground run's restarts after it exited with CODE. */
+export const RESTART_AFTER_FLAG = "--restart-after";
 
 /** The fields of a record reset for another run of the same container (restart, `start`). */
 export function freshRun(): Partial<ContainerState> {

@@ -2,7 +2,7 @@
 // gone has exited, and when its supervisor died too, whoever notices finishes the teardown.
 import { finishOrphan } from "../containers/lifecycle";
 import { isAlive } from "./proc";
-import { findContainer, listStates, NoSuchContainer, readRecord, readState, type ContainerState } from "./store";
+import { findContainer, listStates, NoSuchContainer, readRecord, readState, updateState, type ContainerState } from "./store";
 
 const alive = (pid: number | undefined, startTime: number | undefined, s: ContainerState) => isAlive({ pid, startTime, bootId: s.bootId });
 
@@ -14,7 +14,8 @@ export const monitorAlive = (s: ContainerState) => alive(s.monitorPid, s.monitor
  * removed it (--rm). A dead (broken) record names no process it could trust.
  */
 export function refresh(s: ContainerState): ContainerState | undefined {
-  if (s.status === "exited" || s.status === "dead") return s;
+  if (s.status === "exited") return s.restarting && !monitorAlive(s) ? abandonRestart(s) : s;
+  if (s.status === "dead") return s;
   // "created": being started by its monitor; if the monitor died first, nobody ever will. One
   // that nobody claimed (`create`, no monitor recorded) waits for a `start`.
   if (s.status === "created" ? waitsForStart(s) || monitorAlive(s) : initAlive(s)) return s;
@@ -30,6 +31,17 @@ export function refresh(s: ContainerState): ContainerState | undefined {
     return { ...s, status: "exited", exitCode: null, error: (e as Error).message };
   }
   return readRecord(s.id);
+}
+
+/**
+ * Its monitor died in a restart policy's backoff: no restart is coming, so it is simply exited
+ * (with its last run's status). Only a record still as read is changed (a `start` may have
+ * claimed it meanwhile).
+ */
+function abandonRestart(s: ContainerState): ContainerState | undefined {
+  return updateState(s.id, (now) =>
+    now.status === "exited" && now.restarting && now.monitorPid === s.monitorPid && now.monitorStartTime === s.monitorStartTime && !monitorAlive(now) ? { restarting: false } : {},
+  );
 }
 
 export function findLive(ref: string): ContainerState {

@@ -80,6 +80,15 @@ describe("attach without a tty", () => {
     expect(await mydocker(["attach", "at5"])).toEqual({ code: 4, stdout: "done\n", stderr: "" });
   });
 
+  test("with a restart policy attach ends at the container's exit, with that run's status (docker), while it goes on restarting", async () => {
+    await mydocker(["run", "-d", "--name", "at6", "--restart", "always", "sh", "-c", "sleep 0.5; echo done; exit 4"]);
+    expect(await mydocker(["attach", "at6"], { timeoutMs: 8_000 })).toEqual({ code: 4, stdout: "done\n", stderr: "" });
+    const deadline = Date.now() + 5_000;
+    while (Number(await inspect("at6", "{{.RestartCount}}")) < 1 && Date.now() < deadline) await Bun.sleep(50);
+    expect(Number(await inspect("at6", "{{.RestartCount}}"))).toBeGreaterThanOrEqual(1);
+    expect((await mydocker(["stop", "at6"])).code).toBe(0);
+  });
+
   test("a stopped container, a bad --detach-keys: one line each", async () => {
     await mydocker(["create", "--name", "at4", "true"]);
     const stopped = await mydocker(["attach", "at4"]);

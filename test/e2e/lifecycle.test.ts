@@ -96,6 +96,12 @@ describe("detached containers", () => {
     expect((await mydocker(["ps", "-a"])).stdout).toMatch(/Exited \(5\) .*fg$/m);
   });
 
+  test("logs works after a foreground run (docker keeps its output too)", async () => {
+    const r = await mydocker(["run", "--name", "fg2", "sh", "-c", "echo out; echo err >&2; exit 2"]);
+    expect(r).toEqual({ code: 2, stdout: "out\n", stderr: "err\n" });
+    expect(await mydocker(["logs", "fg2"])).toEqual({ code: 0, stdout: "out\n", stderr: "err\n" });
+  });
+
   test("stop sends SIGKILL after the timeout to a PID 1 that ignores SIGTERM", async () => {
     await runDetached("--name", "stubborn", "sleep", "60");
     const t0 = performance.now();

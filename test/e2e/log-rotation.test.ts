@@ -63,6 +63,25 @@ describe("log rotation", () => {
     expect(r.stdout).toBe(lines(1, 120));
   });
 
+  test("plain logs while the log rotates fast: every output is consecutive lines, each once, in order", async () => {
+    await mydocker(["run", "-d", "--name", "lr6", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); echo line-$i; done"]);
+    let reads = 0;
+    while (reads < 40 && (await inspect("lr6", "{{.State.Status}}")) === "running") {
+      const numbers = (await mydocker(["logs", "lr6"])).stdout.split("\n").filter(Boolean).map((l) => Number(/^line-(\d+)$/.exec(l)?.[1]));
+      const gaps = numbers.filter((n, i) => i > 0 && n !== numbers[i - 1]! + 1);
+      expect({ read: reads, gaps }).toEqual({ read: reads, gaps: [] });
+      reads++;
+    }
+    expect(reads).toBeGreaterThan(5); // it was read while it wrote
+  });
+
+  test("logs -f under fast rotation (several rotations between two reads) skips no file", async () => {
+    await mydocker(["run", "-d", "--name", "lr7", "--log-opt", "max-size=1k", "--log-opt", "max-file=10", "sh", "-c", "i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo line-$i; [ $((i % 40)) = 0 ] && sleep 0.15; done"]);
+    const r = await mydocker(["logs", "-f", "lr7"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(lines(1, 600));
+  });
+
   test("bad --log-opt values exit 125 with one line", async () => {
     for (const [opt, message] of [
       ["max-size=big", 'invalid --log-opt max-size "big"'],

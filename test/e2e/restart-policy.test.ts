@@ -1,7 +1,9 @@
 // `run --restart`: the monitor starts the container again per docker's policies, with its
 // backoff; `stop` and `kill` end it for good; `ps`/`inspect` show the count and the policy.
 import { describe, expect, test } from "bun:test";
-import { checkHostAroundEachTest, mydocker } from "./helpers";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { checkHostAroundEachTest, mydocker, TEST_ROOT } from "./helpers";
 
 checkHostAroundEachTest();
 
@@ -17,6 +19,39 @@ async function waitForInspect(name: string, format: string, pred: (v: string) =>
     await Bun.sleep(50);
   }
 }
+
+/** The container's record as its monitor last wrote it (read directly: faster than any command). */
+const record = (id: string) => JSON.parse(readFileSync(join(TEST_ROOT, id, "state.json"), "utf8"));
+
+/** Busy-reads the record until `pred` holds (windows of a few ms are caught this way). */
+async function waitForRecord(id: string, pred: (s: any) => boolean, timeoutMs = 15_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; ; i++) {
+    try {
+      const s = record(id);
+      if (pred(s)) return s;
+    } catch {} // mid-rename
+    if (Date.now() > deadline) throw new Error(`timed out waiting on the record of ${id}`);
+    if (i % 200 === 199) await Bun.sleep(0);
+  }
+}
+
+/** Freezes the monitor when its record is in `pred`'s state (re-checked once it is frozen), so that a window stays open. */
+async function freezeMonitorWhen(id: string, pred: (s: any) => boolean): Promise<number> {
+  for (;;) {
+    const s = await waitForRecord(id, pred);
+    process.kill(s.monitorPid, "SIGSTOP");
+    let still = false;
+    try {
+      still = pred(record(id));
+    } catch {}
+    if (still) return s.monitorPid;
+    process.kill(s.monitorPid, "SIGCONT"); // it moved on meanwhile: the next window
+  }
+}
+
+const createdForRestart = (s: any) => s.status === "created" && s.restartCount >= 1;
+const inBackoff = (s: any) => s.status === "exited" && s.restarting === true;
 
 describe("restart policies", () => {
   test("on-failure:3 restarts exactly three times: four runs in the log, then it stays exited with its status", async () => {
@@ -85,5 +120,91 @@ describe("restart policies", () => {
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
     }
     expect((await mydocker(["ps", "-aq"])).stdout).toBe("");
+  });
+
+  test("stop while the monitor starts it again (created, between two runs) stops it: it stays exited", async () => {
+    const id = (await mydocker(["run", "-d", "--name", "rp6", "--restart", "always", "sh", "-c", "trap 'exit 0' TERM; sleep 0.1"])).stdout.trim();
+    const monitor = await freezeMonitorWhen(id, createdForRestart);
+    const stopping = mydocker(["stop", "-t", "2", "rp6"]);
+    await Bun.sleep(300); // the stop has seen the "created" record by now
+    process.kill(monitor, "SIGCONT");
+    expect((await stopping).code).toBe(0);
+    expect(await inspect("rp6", "{{.State.Status}}")).toBe("exited");
+    await Bun.sleep(800);
+    expect(await inspect("rp6", "{{.State.Status}} {{.State.Restarting}}")).toBe("exited false");
+  });
+
+  test("rm of a restarting container is refused (nothing removed); rm -f ends the restarts and removes everything", async () => {
+    const id = (await mydocker(["run", "-d", "--name", "rp7", "--restart", "always", "sh", "-c", "exit 1"])).stdout.trim();
+    const monitor = await freezeMonitorWhen(id, inBackoff);
+    try {
+      const refused = await mydocker(["rm", "rp7"]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain("you cannot remove a restarting container");
+      expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+      expect(existsSync(join(TEST_ROOT, id))).toBe(true);
+    } finally {
+      process.kill(monitor, "SIGCONT");
+    }
+    expect((await mydocker(["rm", "-f", "rp7"])).code).toBe(0);
+    expect(existsSync(join(TEST_ROOT, id))).toBe(false);
+    await Bun.sleep(500); // a restart would have come by now (and left a layer, a mount, a cgroup: the host check)
+    expect((await mydocker(["ps", "-aq"])).stdout).toBe("");
+  });
+
+  test("rm -f while the monitor starts it again leaves nothing behind", async () => {
+    const id = (await mydocker(["run", "-d", "--name", "rp8", "--restart", "always", "sh", "-c", "sleep 0.1"])).stdout.trim();
+    const monitor = await freezeMonitorWhen(id, createdForRestart);
+    const removing = mydocker(["rm", "-f", "rp8"]);
+    await Bun.sleep(300);
+    process.kill(monitor, "SIGCONT");
+    expect((await removing).code).toBe(0);
+    expect(existsSync(join(TEST_ROOT, id))).toBe(false);
+  });
+
+  test("a monitor killed in the backoff: the next command shows the container exited with its last status, and start brings it back", async () => {
+    const id = (await mydocker(["run", "-d", "--name", "rp9", "--restart", "always", "sh", "-c", "echo run; exit 5"])).stdout.trim();
+    const monitor = await freezeMonitorWhen(id, inBackoff);
+    process.kill(monitor, "SIGKILL");
+    expect((await mydocker(["ps", "-a", "--filter", "name=rp9", "--format", "{{.Status}}"])).stdout).toMatch(/^Exited \(5\) /);
+    expect(await inspect("rp9", "{{.State.Status}} {{.State.Restarting}} {{.State.Running}} {{.State.ExitCode}}")).toBe("exited false false 5");
+    expect((await mydocker(["start", "rp9"])).code).toBe(0);
+    await waitForInspect("rp9", "{{.RestartCount}}", (v) => Number(v) >= 1);
+    expect((await mydocker(["stop", "rp9"])).code).toBe(0);
+  });
+
+  test("kill -s 15 (a number) ends the policy as kill -s TERM does: no restart", async () => {
+    await mydocker(["run", "-d", "--name", "rp10", "--restart", "always", "sh", "-c", "trap 'exit 3' TERM; while :; do sleep 0.05; done"]);
+    await waitForInspect("rp10", "{{.State.Status}}", (v) => v === "running");
+    await Bun.sleep(200); // the trap is set
+    expect((await mydocker(["kill", "-s", "15", "rp10"])).code).toBe(0);
+    await waitForInspect("rp10", "{{.State.Status}}", (v) => v === "exited");
+    await Bun.sleep(500); // the first restart would come after 100 ms
+    expect(await inspect("rp10", "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}")).toBe("0 exited 3");
+  });
+
+  test("kill of a restarting container succeeds and ends the policy", async () => {
+    const id = (await mydocker(["run", "-d", "--name", "rp11", "--restart", "always", "sh", "-c", "exit 1"])).stdout.trim();
+    await waitForRecord(id, inBackoff);
+    expect((await mydocker(["kill", "rp11"])).code).toBe(0);
+    const count = await inspect("rp11", "{{.RestartCount}}");
+    await Bun.sleep(500);
+    expect(await inspect("rp11", "{{.RestartCount}} {{.State.Status}} {{.State.Restarting}}")).toBe(`${count} exited false`);
+  });
+
+  test("inspect between two runs: Status restarting, Restarting and Running true (docker), Pid 0", async () => {
+    await mydocker(["run", "-d", "--name", "rp12", "--restart", "always", "sh", "-c", "exit 2"]);
+    const seen = await waitForInspect("rp12", "{{.State.Status}} {{.State.Running}} {{.State.Restarting}} {{.State.Pid}} {{.State.ExitCode}}", (v) => v.startsWith("restarting"));
+    expect(seen).toBe("restarting true true 0 2");
+    expect((await mydocker(["stop", "rp12"])).code).toBe(0);
+  });
+
+  test("foreground run --restart: returns with the first run's status; the container goes on restarting in the background", async () => {
+    const r = await mydocker(["run", "--name", "rp13", "--restart", "on-failure:2", "sh", "-c", "echo run; exit 1"]);
+    expect(r).toEqual({ code: 1, stdout: "run\n", stderr: "" });
+    await waitForInspect("rp13", "{{.RestartCount}} {{.State.Status}}", (v) => v === "2 exited");
+    await Bun.sleep(1000); // no third restart
+    expect(await inspect("rp13", "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}")).toBe("2 exited 1");
+    expect((await mydocker(["logs", "rp13"])).stdout).toBe("run\nrun\nrun\n");
   });
 });

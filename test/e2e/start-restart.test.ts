@@ -37,6 +37,14 @@ describe("start", () => {
     expect((await mydocker(["start", "-a", "st2"])).code).toBe(7);
   });
 
+  test("logs works after start -a (docker keeps every container's output), both runs in order", async () => {
+    await mydocker(["create", "--name", "st5", "sh", "-c", "echo out; echo err >&2"]);
+    expect((await mydocker(["start", "-a", "st5"])).code).toBe(0);
+    expect((await mydocker(["start", "-a", "st5"])).code).toBe(0);
+    const logs = await mydocker(["logs", "st5"]);
+    expect(logs).toEqual({ code: 0, stdout: "out\nout\n", stderr: "err\nerr\n" });
+  });
+
   test("start -a -i passes our stdin to it", async () => {
     await mydocker(["create", "-i", "--name", "st3", "sh", "-c", "read l; echo got-$l"]);
     expect(await mydocker(["start", "-a", "-i", "st3"], { stdin: "hello\n" })).toEqual({ code: 0, stdout: "got-hello\n", stderr: "" });
@@ -70,11 +78,16 @@ describe("restart", () => {
     expect(logs).toBe("started\nstarted\n");
   });
 
-  test("an exited container is started", async () => {
-    await mydocker(["run", "-d", "--name", "rs2", "true"]);
-    await waitForStatus("rs2", "exited");
-    expect((await mydocker(["restart", "rs2"])).code).toBe(0);
+  test("an exited container is started: it runs again (a second line in its log, a later StartedAt, its new status)", async () => {
+    // the first run leaves /seen in its layer, so the second exits 6: only a run that happened records that
+    await mydocker(["run", "-d", "--name", "rs2", "sh", "-c", "echo ran; [ -e /seen ] && exit 6; touch /seen"]);
     await waitForStatus("rs2", "exited");
     expect(await inspect("rs2", "{{.State.ExitCode}}")).toBe("0");
+    const firstStart = await inspect("rs2", "{{.State.StartedAt}}");
+    expect((await mydocker(["restart", "rs2"])).code).toBe(0);
+    await waitForStatus("rs2", "exited");
+    expect(await inspect("rs2", "{{.State.ExitCode}}")).toBe("6");
+    expect(Date.parse(await inspect("rs2", "{{.State.StartedAt}}"))).toBeGreaterThan(Date.parse(firstStart));
+    expect((await mydocker(["logs", "rs2"])).stdout).toBe("ran\nran\n");
   });
 });
