@@ -11,8 +11,8 @@ import { log } from "../log";
 import { envFromFlags } from "../cli/kv-file";
 import { Attachment } from "../engine/attach";
 import { isatty } from "../../ffi/tty";
-import { callerWindowSize } from "./run";
-import { mark, now, renderTrace, startTrace, tracing } from "../trace";
+import { callerWindowSize } from "../cli/window-size";
+import { mark, now, renderTrace, startTrace, step, tracing } from "../trace";
 import { capabilitySets, isRootUser } from "../security/capabilities";
 
 const args = {
@@ -42,12 +42,12 @@ export default defineCommand({
     if (detach && options.tty) throw new FlagError("-d and -t cannot be combined: a detached command has no terminal to attach");
     if (detach && options.trace !== undefined) throw new FlagError("conflicting options: --trace and -d");
     const extraEnv = envFromFlags((options["env-file"] as string[] | undefined) ?? [], (options.env as string[] | undefined) ?? []);
-    const s = findLive(ref);
+    const s = step("find the container (its record; its PID 1 alive)", () => findLive(ref));
     if (s.status === "paused") throw new UsageError(`container ${ref} is paused: unpause it first`);
     if (s.status !== "running") throw new UsageError(`container ${ref} is not running`);
     const workdir = options.workdir as string | undefined;
     if (workdir !== undefined && !workdir.startsWith("/")) throw new FlagError(`invalid --workdir "${workdir}": must be an absolute path`);
-    const spec = readConfig(s.id);
+    const spec = step("its OCI config (config.json)", () => readConfig(s.id));
     const env = new Map(spec.process.env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv]));
     for (const kv of extraEnv) env.set(kv.slice(0, kv.indexOf("=")), kv);
     if (options.tty) env.set("TERM", "TERM=xterm");
@@ -68,7 +68,7 @@ export default defineCommand({
     try {
       launched = execInContainer({
         pid: s.pid!,
-        cgroup: openCgroup({ id: s.id, parent: s.cgroup.parent, selfCgroup: s.cgroup.selfCgroup }),
+        cgroup: step("its cgroup (mountinfo: where each hierarchy is)", () => openCgroup({ id: s.id, parent: s.cgroup.parent, selfCgroup: s.cgroup.selfCgroup })),
         process: proc,
         namespaces: spec.linux.namespaces.map((n) => n.type),
         seccomp: spec.linux.seccomp,

@@ -133,8 +133,10 @@ export interface Launched {
 /** Runs a process in a running container: its namespaces, its cgroup, its root. */
 export function execInContainer(opts: ExecOptions): Launched {
   const joined = opts.namespaces.filter((t) => t !== "pid").map((type) => ({ type, path: `/proc/${opts.pid}/ns/${NAMESPACES[type].file}` }));
-  const orders = { exec: { process: opts.process, namespaces: joined, ...compiledSeccomp(opts.seccomp), ...joinOrders(opts.cgroup), ...(tracing() ? { trace: true } : {}) } };
-  return launchInit(opts.stdio, opts.cgroup, () => orders, `/proc/${opts.pid}/ns/pid`, "exec", opts.onTerminal);
+  // the orders (the seccomp program read from its cache, the cgroup to join) are made while the
+  // init's Bun starts
+  const orders = () => ({ exec: { process: opts.process, namespaces: joined, ...step("seccomp: the profile's BPF (from the cache)", () => compiledSeccomp(opts.seccomp)), ...joinOrders(opts.cgroup), ...(tracing() ? { trace: true } : {}) } });
+  return launchInit(opts.stdio, opts.cgroup, orders, `/proc/${opts.pid}/ns/pid`, "exec", opts.onTerminal);
 }
 
 /** linux.seccomp as a BPF program (base64) and seccomp(2) flags for the init; compiled once per profile, then cached. */
