@@ -1,11 +1,13 @@
 // The pure parts of restart policies, log rotation, logs' time forms and attach's detach keys and
 // frames; the log writer and follower on real files.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIRST_BACKOFF_MS, nextBackoff, parseRestartPolicy, shouldRestart } from "../../src/containers/restart";
-import { LogFollower, logFiles, LogWriter, parseLogOpts, readLogEntries } from "../../src/containers/logs";
+import { LogFollower, logFiles, LogWriter, openLogChain, parseLogOpts, readLogEntries, readLogFd } from "../../src/containers/logs";
+import { cancelsRestart } from "../../src/commands/stop";
+import type { ContainerState } from "../../src/state/store";
 import { parseLogTime } from "../../src/commands/logs";
 import { detachScanner, parseDetachKeys } from "../../src/commands/attach";
 import { Frame, frame, frameReader } from "../../src/containers/attach-socket";
@@ -77,6 +79,61 @@ describe("log options and rotation", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("log reading across fast rotation", () => {
+  const withLog = (fn: (path: string, writer: LogWriter, push: (from: number, to: number) => void) => void) => {
+    const dir = mkdtempSync(join(tmpdir(), "mydocker-logs-"));
+    try {
+      const path = join(dir, "container.log");
+      const writer = new LogWriter(path, { maxSize: 200, maxFile: 8 });
+      const lines = writer.lines("stdout");
+      fn(path, writer, (from, to) => {
+        for (let i = from; i <= to; i++) lines.push(Buffer.from(`line-${i}\n`));
+      });
+      writer.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const expected = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `line-${from + i}\n`);
+
+  test("the follower reads every file rotated between two reads, in order (several rotations per read)", () => {
+    withLog((path, _w, push) => {
+      const follower = new LogFollower(path);
+      const followed: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        push(i * 12 + 1, i * 12 + 12); // about four rotations
+        followed.push(...follower.read().map((e) => e.log));
+      }
+      follower.close();
+      expect(followed).toEqual(expected(1, 120));
+    });
+  });
+
+  test("a set opened before rotations is read whole, once, in order", () => {
+    withLog((path, _w, push) => {
+      push(1, 20);
+      const chain = openLogChain(path);
+      push(21, 60); // rotations after the set was opened change nothing in it
+      const read = chain.flatMap((f) => readLogFd(f.fd, 0).entries.map((e) => e.log));
+      chain.forEach((f) => closeSync(f.fd));
+      // what the set held then (and the current file's lines until it was rotated away): consecutive, once
+      const first = Number(/\d+/.exec(read[0]!)![0]);
+      expect(read.length).toBeGreaterThanOrEqual(21 - first);
+      expect(read).toEqual(expected(first, first + read.length - 1));
+    });
+  });
+});
+
+describe("which kills end a restart policy (docker's daemon/kill.go)", () => {
+  const s = (stopSignal?: string) => ({ stopSignal }) as ContainerState;
+  test("without a stop signal of its own, any signal, by name or number; with one, only it or SIGKILL", () => {
+    for (const sig of ["SIGTERM", 15, "SIGUSR1", 9] as const) expect(cancelsRestart(s(), sig)).toBe(true);
+    expect(cancelsRestart(s("SIGUSR1"), 10)).toBe(true);
+    expect(cancelsRestart(s("SIGUSR1"), "SIGKILL")).toBe(true);
+    expect(cancelsRestart(s("SIGUSR1"), 15)).toBe(false);
   });
 });
 
