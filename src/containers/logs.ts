@@ -98,24 +98,37 @@ export class LogWriter {
           this.write(name, pending.slice(0, end));
           pending = pending.slice(end);
         }
+        this.flush();
       },
       end: () => {
         pending += decoder.decode();
         if (pending) this.write(name, pending);
         pending = "";
+        this.flush();
       },
     };
   }
 
+  /** entries of the chunk being split, written together (one write(2) per chunk, not per line) */
+  private batch = "";
+
   private write(stream: LogEntry["stream"], log: string): void {
     if (this.rotation && this.size >= this.rotation.maxSize) this.rotate(this.rotation.maxFile);
-    const line = Buffer.from(JSON.stringify({ log, stream, time: new Date().toISOString() } satisfies LogEntry) + "\n");
-    for (let off = 0; off < line.length; ) off += writeSync(this.fd, line, off);
-    this.size += line.length;
+    const line = JSON.stringify({ log, stream, time: new Date().toISOString() } satisfies LogEntry) + "\n";
+    this.batch += line;
+    this.size += Buffer.byteLength(line);
+  }
+
+  private flush(): void {
+    if (!this.batch) return;
+    const bytes = Buffer.from(this.batch);
+    this.batch = "";
+    for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off);
   }
 
   /** container.log.N-2 -> .N-1, ..., container.log -> .1 (rename(2): a reader's open fd keeps its file). */
   private rotate(maxFile: number): void {
+    this.flush(); // the entries before the rotation belong to the file rotated away
     closeSync(this.fd);
     if (maxFile <= 1) rmSync(this.path, { force: true });
     else {
@@ -128,6 +141,7 @@ export class LogWriter {
   }
 
   close(): void {
+    this.flush();
     closeSync(this.fd);
   }
 }
