@@ -41,6 +41,9 @@ export function statusText(s: ContainerState, now = Date.now()): string {
 }
 
 const STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
+
+/** docker's status word: between two runs of a restart policy a container is "restarting". */
+const dockerStatus = (s: ContainerState): string => (s.status === "exited" && s.restarting ? "restarting" : s.status);
 const FILTER_KEYS = ["id", "name", "label", "status", "exited", "ancestor", "before", "since", "volume"];
 
 function containerFilter(filters: Map<string, string[]>, all: ContainerState[]): (s: ContainerState) => boolean {
@@ -63,8 +66,8 @@ function containerFilter(filters: Map<string, string[]>, all: ContainerState[]):
       }
     },
     label: (s, v) => labelMatches(labelsOf(s), v),
-    status: (s, v) => s.status === v,
-    exited: (s, v) => s.status === "exited" && s.exitCode === Number(v),
+    status: (s, v) => dockerStatus(s) === v,
+    exited: (s, v) => dockerStatus(s) === "exited" && s.exitCode === Number(v),
     ancestor: (s, v) => {
       if (s.image === v || s.image === `${v}:latest`) return true;
       const image = resolveImage(v);
@@ -94,7 +97,7 @@ function view(s: ContainerState, o: { noTrunc: boolean; size: boolean }, now: nu
     CreatedAt: goTime(s.created),
     RunningFor: ago(s.created, now),
     Ports: portsColumn(s),
-    State: s.status,
+    State: dockerStatus(s),
     Status: statusText(s, now),
     Size: o.size ? `${humanSize(sizeRw)} (virtual ${humanSize(sizeRw + virtual)})` : "0B",
     Names: s.name,
@@ -126,7 +129,8 @@ export default defineCommand({
     const keep = containerFilter(filters, everything);
     // -n/-l and a status filter look at stopped containers too, as docker's
     const all = options.all || last > 0 || filters.has("status");
-    let shown = everything.filter((s) => (all || s.status === "running" || s.status === "paused") && keep(s));
+    // without -a: what docker counts as running (paused and restarting ones too)
+    let shown = everything.filter((s) => (all || ["running", "paused", "restarting"].includes(dockerStatus(s))) && keep(s));
     if (last > 0) shown = shown.slice(0, last);
     if (options.quiet) return void shown.forEach((s) => console.log(options["no-trunc"] ? s.id : s.id.slice(0, 12)));
     const now = Date.now();

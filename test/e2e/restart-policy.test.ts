@@ -96,6 +96,16 @@ describe("restart policies", () => {
       return "";
     })();
     expect(seen).toMatch(/^Restarting \(2\) /);
+    // docker counts it as running: `ps` without -a lists it, and status=restarting finds it
+    const listed = await (async () => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        const r = (await mydocker(["ps", "--filter", "status=restarting", "--format", "{{.Names}} {{.State}}"])).stdout;
+        if (r) return r;
+      }
+      return "";
+    })();
+    expect(listed).toBe("rp4 restarting\n");
     expect((await mydocker(["stop", "rp4"])).code).toBe(0);
   });
 
