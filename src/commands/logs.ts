@@ -1,11 +1,11 @@
 // `mydocker logs [-f] [--tail N] [-t] [--since T] [--until T] [--details] NAME`: what a detached
 // container wrote, stdout and stderr in order, across its rotated log files (oldest first).
-import { closeSync, existsSync, writeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import { defineCommand } from "citty";
-import { FlagError, UsageError } from "../cli/argv";
+import { FlagError } from "../cli/argv";
 import { LogFollower, openLogChain, readLogFd, type LogEntry } from "../containers/logs";
 import { findLive, monitorAlive } from "../state/live";
-import { logPath, readConfig, readState } from "../state/store";
+import { logPath, readState } from "../state/store";
 import { parseCommand } from "./args";
 
 const args = {
@@ -50,8 +50,6 @@ export default defineCommand({
     const since = options.since === undefined ? -Infinity : parseLogTime(options.since as string, "--since");
     const until = options.until === undefined ? Infinity : parseLogTime(options.until as string, "--until");
     const state = findLive(positionals[0]!);
-    // docker keeps every container's output; ours only misses a foreground -t run's (its terminal is relayed, not logged)
-    if (!state.detached && readConfig(state.id).process.terminal === true && !existsSync(logPath(state.id))) throw new UsageError(`container ${state.name} ran attached to a terminal (-t): its output was not logged`);
     const inRange = (e: LogEntry) => {
       const t = Date.parse(e.time);
       return t >= since && t < until;

@@ -225,17 +225,26 @@ export async function runInForeground(state: ContainerState, spec: Spec, interac
   // --sig-proxy=false: signals are still caught (this process supervises the container and must
   // outlive it) but go nowhere; `mydocker kill`/`stop` reach the container.
   const ignoreSignals = { kill: () => {} };
+  // with -t: what its terminal shows goes into container.log too, as stdout (docker's json-file)
+  let terminalLog: { writer: LogWriter; lines: ReturnType<LogWriter["lines"]> } | undefined;
   try {
     return await superviseContainer(state, spec, {
       // its output through us (docker: a pipe, never our terminal), into container.log as well
       stdio: tty ? ["ignore", "ignore", "ignore"] : [streams.stdin ? "inherit" : "ignore", "pipe", "pipe"],
       onRunning: (c) => {
-        attachment.connect(opts.sigProxy === false && !tty ? ignoreSignals : c.init, c.terminal, interactive);
-        if (!tty) return logAndShow(c, state, streams);
+        if (!tty) {
+          attachment.connect(opts.sigProxy === false ? ignoreSignals : c.init, c.terminal, interactive);
+          return logAndShow(c, state, streams);
+        }
+        const writer = new LogWriter(logPath(state.id), state.logRotation);
+        terminalLog = { writer, lines: writer.lines("stdout") };
+        attachment.connect(c.init, c.terminal, interactive, (chunk) => terminalLog!.lines.push(chunk));
       },
     });
   } finally {
     await attachment.close();
+    terminalLog?.lines.end();
+    terminalLog?.writer.close();
   }
 }
 

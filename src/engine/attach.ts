@@ -19,13 +19,16 @@ export class Attachment {
     for (const [sig, fn] of this.handlers) process.on(sig, fn);
   }
 
-  /** The process to forward to, and the master of its terminal if it has one. */
-  connect(target: { kill(signal: NodeJS.Signals): void }, terminal: number | undefined, interactive: boolean): void {
+  /**
+   * The process to forward to, and the master of its terminal if it has one (`tap` sees the
+   * terminal's output as it is relayed).
+   */
+  connect(target: { kill(signal: NodeJS.Signals): void }, terminal: number | undefined, interactive: boolean, tap?: (chunk: Uint8Array) => void): void {
     this.target = target;
     for (const sig of this.early.splice(0)) target.kill(sig);
     if (terminal === undefined) return;
     this.terminal = terminal;
-    this.relay = relayTerminal(terminal, interactive ? { stdin: process.stdin } : {});
+    this.relay = relayTerminal(terminal, { ...(interactive ? { stdin: process.stdin } : {}), tap });
   }
 
   /** After the process exited: the rest of its terminal output, our terminal back as it was. */

@@ -36,6 +36,8 @@ export interface RelayOptions {
   stdin?: NodeJS.ReadStream | number;
   /** Where the container's output goes (default 1). */
   stdout?: number;
+  /** Sees every chunk of the container's output as it comes (the container's log). */
+  tap?: (chunk: Uint8Array) => void;
 }
 
 export interface TerminalRelay {
@@ -121,6 +123,7 @@ export function relayTerminal(master: number, opts: RelayOptions = {}): Terminal
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
+        opts.tap?.(value);
         if (stdoutBroken) continue;
         try {
           await writeAll(stdoutFd, value, () => false);

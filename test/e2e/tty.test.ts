@@ -78,3 +78,14 @@ test("a window size change of our terminal reaches the container's (SIGWINCH)", 
   const r = await onTerminal(`${MYDOCKER} run --rm -ti /bin/sh`, [500, resize, 300, "stty size\n", 300, "exit\n"]);
   expect(r.output).toContain("50 140\n");
 });
+
+test("run -t in the foreground: what its terminal showed is in `logs` afterwards (docker's json-file keeps it)", async () => {
+  const r = await onTerminal(`${MYDOCKER} run -t --name tty-logged sh -c 'echo shown on the tty; exit 3'`, [300]);
+  expect(r.output).toContain("shown on the tty\n");
+  expect(r.code).toBe(3);
+  const logs = await mydocker(["logs", "tty-logged"]);
+  expect(logs.code).toBe(0);
+  expect(logs.stdout.replace(/\r/g, "")).toBe("shown on the tty\n"); // a terminal ends lines with \r\n, as docker logs shows them
+  expect(logs.stderr).toBe("");
+  expect((await mydocker(["rm", "tty-logged"])).code).toBe(0);
+});
