@@ -24,7 +24,8 @@ import { faultEnv, faultPoint } from "../fault";
 import { mark, renderTrace, startTrace, step, tracing } from "../trace";
 import { bootId, processStartTime } from "../state/proc";
 import { Attachment } from "../engine/attach";
-import { getWindowSize, isatty } from "../../ffi/tty";
+import { isatty } from "../../ffi/tty";
+import { callerWindowSize } from "../cli/window-size";
 import { applySecurity } from "../security/defaults";
 import { securityArgs, securityOptions } from "../security/options";
 import type { Outcome } from "../containers/lifecycle";
@@ -83,9 +84,10 @@ export default defineCommand({
     const id = state.id;
     // docker prints the id when neither output stream is attached (`-a stdin`)
     if (!options.detach && !streams.stdout && !streams.stderr) console.log(id);
+    // the record names this process as its starter already (recordContainer): no claim to write
     const outcome = options.detach
-      ? await startDetached(state)
-      : await runInForeground(state, spec, options.interactive === true, { streams, sigProxy: options["sig-proxy"] !== false });
+      ? await startDetached(state, true, true)
+      : await runInForeground(state, spec, options.interactive === true, { streams, sigProxy: options["sig-proxy"] !== false, claimed: true });
     if (outcome.error) log().error(outcome.error);
     else if (!options.detach) handOverRestarts(id, outcome.exitCode);
     if (outcome.oomKilled) log().error(`container ${shortId(id)} was OOM-killed (memory limit ${options.memory})`);
@@ -209,6 +211,8 @@ export interface ForegroundOptions {
   streams?: Streams;
   /** pass the signals we receive to the container (`--sig-proxy`, default true) */
   sigProxy?: boolean;
+  /** this process made the record as its starter (`run`): it is claimed already */
+  claimed?: boolean;
 }
 
 /**
@@ -217,7 +221,7 @@ export interface ForegroundOptions {
  */
 export async function runInForeground(state: ContainerState, spec: Spec, interactive: boolean, opts: ForegroundOptions = {}): Promise<Outcome> {
   const { superviseContainer } = await import("../containers/supervise");
-  state = claimStart(state, false);
+  if (!opts.claimed) state = claimStart(state, false);
   const tty = spec.process.terminal === true;
   if (tty && interactive && !isatty(0)) log().warn("the input device is not a TTY");
   const streams = opts.streams ?? { stdin: interactive, stdout: true, stderr: true };
@@ -284,8 +288,8 @@ function writeAll(fd: number, data: Uint8Array): boolean {
  * the created container; we wait only until it reports that the command runs (or why it could
  * not), then print the id unless `printId` is false.
  */
-export async function startDetached(state: ContainerState, printId = true): Promise<Outcome> {
-  state = claimStart(state, true);
+export async function startDetached(state: ContainerState, printId = true, claimed = false): Promise<Outcome> {
+  if (!claimed) state = claimStart(state, true);
   const report = spawnMonitor(state.id, []);
   if (!report) {
     // Nobody supervises the container: end it (its cgroup holds whatever started) rather than
@@ -490,16 +494,6 @@ export function specFromOptions(id: string, o: OptionValues, root: Root): Spec {
 }
 
 /** The caller's terminal size (stdout, else stdin), so that the container's starts with it. */
-export function callerWindowSize(): { height: number; width: number } | undefined {
-  for (const fd of [1, 0]) {
-    if (!isatty(fd)) continue;
-    try {
-      const { rows, cols } = getWindowSize(fd);
-      if (rows > 0 && cols > 0) return { height: rows, width: cols };
-    } catch {}
-  }
-  return undefined;
-}
 
 function resourcesFromOptions(o: OptionValues): CgroupResources {
   const r: CgroupResources = {};
