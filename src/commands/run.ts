@@ -19,7 +19,7 @@ import type { ImageRecord, OciImageConfig } from "../image/store";
 import { normalizeReference } from "../image/reference";
 import { containerDir, createContainerRecord, logPath, NoSuchContainer, readState, removeContainerRecord, updateState, type ContainerState } from "../state/store";
 import { LogWriter } from "../containers/logs";
-import type { StartedContainer } from "../engine/container";
+import { abandonEarlyInit, spawnInitEarly, type EarlyInit, type StartedContainer, type StdioPlan } from "../engine/container";
 import { faultEnv, faultPoint } from "../fault";
 import { mark, renderTrace, startTrace, step, tracing } from "../trace";
 import { bootId, processStartTime } from "../state/proc";
@@ -32,7 +32,7 @@ import type { Outcome } from "../containers/lifecycle";
 import { CLEAN_ENV, selfCommand } from "../engine/self";
 import { setBlocking } from "../../ffi/process";
 import type { MonitorReport } from "./monitor";
-import { networkArgs } from "../network/options";
+import { networkArgs, networkRequest } from "../network/options";
 import { networkFromOptions } from "../network/spec";
 import { RESTART_AFTER_FLAG, restartArgs, shouldRestart, supervisionExtras } from "../containers/restart";
 
@@ -80,14 +80,22 @@ export default defineCommand({
     if (options.detach && options["sig-proxy"] === false) throw new FlagError("conflicting options: --sig-proxy=false and -d");
     const streams = attachedStreams((options.attach as string[] | undefined) ?? [], options.interactive === true);
     if (process.getuid?.() !== 0) throw new UsageError("mydocker run must be run as root");
-    const { spec, state } = reserveContainer(newContainerId(), options, rest);
-    const id = state.id;
-    // docker prints the id when neither output stream is attached (`-a stdin`)
-    if (!options.detach && !streams.stdout && !streams.stderr) console.log(id);
-    // the record names this process as its starter already (recordContainer): no claim to write
-    const outcome = options.detach
-      ? await startDetached(state, true, true)
-      : await runInForeground(state, spec, options.interactive === true, { streams, sigProxy: options["sig-proxy"] !== false, claimed: true });
+    // in the foreground this process starts the container: its init's Bun may start right now
+    const early = options.detach ? undefined : spawnInitEarly(foregroundStdio(options.tty === true, streams), onBridge(options));
+    let outcome: Outcome;
+    let id: string;
+    try {
+      const { spec, state } = reserveContainer(newContainerId(), options, rest);
+      id = state.id;
+      // docker prints the id when neither output stream is attached (`-a stdin`)
+      if (!options.detach && !streams.stdout && !streams.stderr) console.log(id);
+      // the record names this process as its starter already (recordContainer): no claim to write
+      outcome = options.detach
+        ? await startDetached(state, true, true)
+        : await runInForeground(state, spec, options.interactive === true, { streams, sigProxy: options["sig-proxy"] !== false, claimed: true, early });
+    } finally {
+      abandonEarlyInit(early);
+    }
     if (outcome.error) log().error(outcome.error);
     else if (!options.detach) handOverRestarts(id, outcome.exitCode);
     if (outcome.oomKilled) log().error(`container ${shortId(id)} was OOM-killed (memory limit ${options.memory})`);
@@ -213,6 +221,20 @@ export interface ForegroundOptions {
   sigProxy?: boolean;
   /** this process made the record as its starter (`run`): it is claimed already */
   claimed?: boolean;
+  /** the init `run` spawned ahead */
+  early?: EarlyInit;
+}
+
+/** A foreground container's stdio: a terminal of its own (-t), else our stdin where attached, and pipes to us. */
+const foregroundStdio = (tty: boolean, streams: Streams): StdioPlan => (tty ? ["ignore", "ignore", "ignore"] : [streams.stdin ? "inherit" : "ignore", "pipe", "pipe"]);
+
+/** Whether the flags put the container on a bridge network (its init is then born in a network namespace of its own). */
+function onBridge(options: OptionValues): boolean {
+  try {
+    return networkRequest(options, (ref) => ref).mode === "bridge";
+  } catch {
+    return false; // a bad --network: the real parse says so, and the early init is not used
+  }
 }
 
 /**
@@ -234,7 +256,8 @@ export async function runInForeground(state: ContainerState, spec: Spec, interac
   try {
     return await superviseContainer(state, spec, {
       // its output through us (docker: a pipe, never our terminal), into container.log as well
-      stdio: tty ? ["ignore", "ignore", "ignore"] : [streams.stdin ? "inherit" : "ignore", "pipe", "pipe"],
+      stdio: foregroundStdio(tty, streams),
+      early: opts.early,
       onRunning: (c) => {
         if (!tty) {
           attachment.connect(opts.sigProxy === false ? ignoreSignals : c.init, c.terminal, interactive);

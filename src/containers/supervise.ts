@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { processStartTime } from "../state/proc";
 import { readState, updateState, type ContainerState } from "../state/store";
 import type { Spec } from "../spec";
-import { startContainer, StartError, waitForExit, type StartedContainer, type StdioPlan } from "../engine/container";
+import { startContainer, StartError, waitForExit, type EarlyInit, type StartedContainer, type StdioPlan } from "../engine/container";
 import { LogWriter } from "./logs";
 import { faultPoint } from "../fault";
 import { mark, now, step } from "../trace";
@@ -22,6 +22,8 @@ export interface SuperviseOptions {
   stdio: StdioPlan;
   /** write the container's stdout/stderr (piped) to this JSON-lines log */
   logFile?: string;
+  /** an init spawned ahead by `run` (see EarlyInit in engine/container.ts) */
+  early?: EarlyInit;
   /** called once the command runs (or failed to start) */
   onStarted?: (result: { ok: true; pid: number } | { ok: false; error: string; code: number }) => void;
   /** called with the init while it runs (e.g. to forward signals); a promise returned (copying its output) is awaited before the exit is recorded */
@@ -41,6 +43,7 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
       stdio: opts.stdio,
       cgroup: { parent: state.cgroup.parent, selfCgroup },
       newNetworkNamespace: usesBridge(state),
+      early: opts.early,
       // while the init's Bun starts
       beforeOrders: (pid) => {
         step("the container's root (an overlay mount, for an image or the default rootfs)", () => prepareRootfs(state));

@@ -7,7 +7,7 @@ import type { Subprocess } from "bun";
 import { NAMESPACES, withChildNamespace, type NamespaceType } from "../../ffi/namespaces";
 import { setBlocking } from "../../ffi/process";
 import { recvMessage } from "../../ffi/socket";
-import { openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
+import { detectCgroupVersion, openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
 import { decodeLines, encode, initFault, type InitOrders } from "../init/protocol";
 import { dataRoot } from "../paths";
 import type { LinuxSeccomp, Spec } from "../spec";
@@ -42,6 +42,21 @@ export interface StartOptions {
    * supervise.ts). A throw ends the start like any failed step.
    */
   beforeOrders?: (pid: number) => void;
+  /** an init spawned ahead (spawnInitEarly): used instead of a new one when it was spawned alike */
+  early?: EarlyInit;
+}
+
+/**
+ * An init spawned before its container is even recorded (`run` in the foreground: its Bun then
+ * starts while we read the flags and write the record, ~4 ms off a start). It waits for orders on
+ * fd 3; if none come (a bad flag, a name in use, a kill), it exits at the EOF, or at our SIGKILL
+ * (abandonEarlyInit).
+ */
+export interface EarlyInit {
+  init: StartedContainer["init"];
+  stdio: StdioPlan;
+  newNetworkNamespace: boolean;
+  used: boolean;
 }
 
 export interface StartedContainer {
@@ -91,12 +106,42 @@ export function startContainer(opts: StartOptions): StartedContainer {
         ...(tracing() ? { trace: true } : {}),
       };
     };
-    const { init, terminal } = launchInit(opts.stdio, cgroup, ordersFor, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal, opts.newNetworkNamespace);
+    const early = usableEarlyInit(opts, bornInCgroup);
+    const { init, terminal } = launchInit(opts.stdio, cgroup, ordersFor, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal, opts.newNetworkNamespace, early);
     return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
     teardown({ id: opts.id, rootfs: opts.spec.root.path, cgroup });
     throw e;
   }
+}
+
+/** The early init when it was spawned as this start would spawn one; else it is ended here. */
+function usableEarlyInit(opts: StartOptions, bornInCgroup: boolean): StartedContainer["init"] | undefined {
+  const early = opts.early;
+  if (!early || early.used) return undefined;
+  early.used = true;
+  const alike = !bornInCgroup && opts.pidNamespace === undefined && early.newNetworkNamespace === (opts.newNetworkNamespace ?? false) && early.stdio.join() === opts.stdio.join();
+  if (alike) return early.init;
+  early.init.kill("SIGKILL");
+  return undefined;
+}
+
+/**
+ * Spawns `mydocker init` now, in a new PID (and, with `newNetworkNamespace`, network)
+ * namespace, for a start that comes later: see EarlyInit. Undefined where the init must be born
+ * in its cgroup (v2: the cgroup is made first, and needs the recorded container).
+ */
+export function spawnInitEarly(stdio: StdioPlan, newNetworkNamespace: boolean): EarlyInit | undefined {
+  if (detectCgroupVersion() === 2) return undefined;
+  return { init: spawnInit(stdio, undefined, newNetworkNamespace), stdio, newNetworkNamespace, used: false };
+}
+
+/** An early init that no start took (the run failed before it): ended, so nothing is left. */
+export function abandonEarlyInit(early: EarlyInit | undefined): void {
+  if (!early || early.used) return;
+  early.used = true;
+  early.init.kill("SIGKILL");
+  closeSync(early.init.stdio[3] as unknown as number);
 }
 
 /**
@@ -158,18 +203,9 @@ function compiledSeccomp(seccomp: LinuxSeccomp | undefined): { seccomp?: string;
  */
 function launchInit(
   stdio: StdioPlan, cgroup: Cgroup, ordersFor: (pid: number) => InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec",
-  onTerminal?: (master: number) => void, newNetworkNamespace = false,
+  onTerminal?: (master: number) => void, newNetworkNamespace = false, early?: StartedContainer["init"],
 ): Launched {
-  const birth = cgroup.birthDir();
-  const init = withChildNamespace(
-    "pid",
-    () =>
-      step(`spawn \`mydocker init\` (Bun.spawn: vfork + exec${birth ? ", into its cgroup" : ""}${newNetworkNamespace ? ", in a new network namespace" : ""})`, () =>
-        Bun.spawn(selfCommand("init"), { stdio: [...stdio, "pipe"], env: CLEAN_ENV, ...(birth ? { cgroup: birth } : {}) }),
-      ),
-    pidNamespace,
-    newNetworkNamespace,
-  ) as StartedContainer["init"];
+  const init = early ?? spawnInit(stdio, pidNamespace, newNetworkNamespace, cgroup.birthDir());
   const ordersFd = init.stdio[3] as unknown as number;
   try {
     const orders = ordersFor(init.pid); // while the init's Bun starts
@@ -189,6 +225,19 @@ function launchInit(
   } finally {
     closeSync(ordersFd);
   }
+}
+
+/** `mydocker init` in a new PID namespace (or the one at `pidNamespace`), fd 3 its orders socket. */
+function spawnInit(stdio: StdioPlan, pidNamespace: string | undefined, newNetworkNamespace: boolean, birth?: string): StartedContainer["init"] {
+  return withChildNamespace(
+    "pid",
+    () =>
+      step(`spawn \`mydocker init\` (Bun.spawn: vfork + exec${birth ? ", into its cgroup" : ""}${newNetworkNamespace ? ", in a new network namespace" : ""})`, () =>
+        Bun.spawn(selfCommand("init"), { stdio: [...stdio, "pipe"], env: CLEAN_ENV, ...(birth ? { cgroup: birth } : {}) }),
+      ),
+    pidNamespace,
+    newNetworkNamespace,
+  ) as StartedContainer["init"];
 }
 
 /** Waits for the container's PID 1 to exit (its namespace dies with it). */
