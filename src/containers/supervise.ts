@@ -45,11 +45,12 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
       newNetworkNamespace: usesBridge(state),
       early: opts.early,
       // while the init's Bun starts
-      beforeOrders: (pid) => {
+      beforeOrders: () => {
         step("the container's root (an overlay mount, for an image or the default rootfs)", () => prepareRootfs(state));
         network = step("network: an address and ports from the store, /etc/hosts, hostname, resolv.conf", () => prepareNetwork(state));
-        network.wire?.(pid);
       },
+      // on a bridge: its veth pair and address, while the init makes the root
+      ...(usesBridge(state) ? { afterOrders: (pid: number) => network?.wire?.(pid) } : {}),
     });
   } catch (e) {
     const { message, code } = e instanceof StartError ? e : new StartError((e as Error).message ?? String(e), 125);

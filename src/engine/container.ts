@@ -1,14 +1,15 @@
 // Starts one container from an OCI config and waits for it: cgroup, init process, orders,
 // teardown. Free of CLI and state concerns: `run` (foreground), `mydocker monitor` (detached) and
 // the OCI command line all come through here.
-import { closeSync, writeSync } from "node:fs";
+import { closeSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { NAMESPACES, withChildNamespace, type NamespaceType } from "../../ffi/namespaces";
 import { setBlocking } from "../../ffi/process";
+import type { SyscallError } from "../../ffi/errno";
 import { recvMessage } from "../../ffi/socket";
 import { detectCgroupVersion, openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
-import { decodeLines, encode, initFault, type InitOrders } from "../init/protocol";
+import { decodeLines, encode, initFault, NETWORK_READY, type InitOrders } from "../init/protocol";
 import { dataRoot } from "../paths";
 import type { LinuxSeccomp, Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
@@ -42,6 +43,12 @@ export interface StartOptions {
    * supervise.ts). A throw ends the start like any failed step.
    */
   beforeOrders?: (pid: number) => void;
+  /**
+   * Called with the init's pid right after its orders are sent, while it makes the root: the
+   * caller connects its network namespace (the init waits for that, `networkLater`, before its
+   * terminal and command). A throw ends the start like any failed step.
+   */
+  afterOrders?: (pid: number) => void;
   /** an init spawned ahead (spawnInitEarly): used instead of a new one when it was spawned alike */
   early?: EarlyInit;
 }
@@ -103,11 +110,12 @@ export function startContainer(opts: StartOptions): StartedContainer {
         ...filter,
         ...joinOrders(cgroup),
         ...(opts.newNetworkNamespace ? { bornIn: ["network" as const] } : {}),
+        ...(opts.afterOrders ? { networkLater: true } : {}),
         ...(tracing() ? { trace: true } : {}),
       };
     };
     const early = usableEarlyInit(opts, bornInCgroup);
-    const { init, terminal } = launchInit(opts.stdio, cgroup, ordersFor, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal, opts.newNetworkNamespace, early);
+    const { init, terminal } = launchInit(opts.stdio, cgroup, ordersFor, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal, opts.newNetworkNamespace, early, opts.afterOrders);
     return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
     teardown({ id: opts.id, rootfs: opts.spec.root.path, cgroup });
@@ -203,7 +211,7 @@ function compiledSeccomp(seccomp: LinuxSeccomp | undefined): { seccomp?: string;
  */
 function launchInit(
   stdio: StdioPlan, cgroup: Cgroup, ordersFor: (pid: number) => InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec",
-  onTerminal?: (master: number) => void, newNetworkNamespace = false, early?: StartedContainer["init"],
+  onTerminal?: (master: number) => void, newNetworkNamespace = false, early?: StartedContainer["init"], afterOrders?: (pid: number) => void,
 ): Launched {
   const init = early ?? spawnInit(stdio, pidNamespace, newNetworkNamespace, cgroup.birthDir());
   const ordersFd = init.stdio[3] as unknown as number;
@@ -211,6 +219,17 @@ function launchInit(
     const orders = ordersFor(init.pid); // while the init's Bun starts
     setBlocking(ordersFd);
     sendOrders(ordersFd, orders);
+    if (afterOrders) {
+      try {
+        afterOrders(init.pid); // while the init makes the root
+      } catch (e) {
+        // an init that died meanwhile took its namespace with it: its own report comes first
+        if (!isGone(init.pid)) throw e;
+        const { failure } = awaitInit(ordersFd, until);
+        throw failure ? new StartError(failure.error, failure.code) : e;
+      }
+      sendBytes(ordersFd, Buffer.from([NETWORK_READY]));
+    }
     const waiting = now();
     const { failure, terminal } = awaitInit(ordersFd, until, onTerminal);
     mark(`wait: the init makes the container${until === "ready" ? " and parks" : " and execs the command"}`, waiting);
@@ -252,7 +271,21 @@ export function teardown(c: { id: string; rootfs: string; cgroup: Cgroup }): voi
 }
 
 function sendOrders(fd: number, orders: InitOrders): void {
-  const data = encode({ ...orders, ...faultOrders(orders) });
+  sendBytes(fd, encode({ ...orders, ...faultOrders(orders) }));
+}
+
+/** Whether process `pid` (our child) has exited: no /proc entry, or a zombie (proc(5) stat field 3). */
+function isGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return true;
+  }
+}
+
+/** All of `data` to the init's fd 3; an init that died meanwhile is seen by awaitInit. */
+function sendBytes(fd: number, data: Uint8Array): void {
   let off = 0;
   try {
     while (off < data.length) off += writeSync(fd, data, off);
@@ -285,7 +318,9 @@ function awaitInit(fd: number, until: "exec" | "ready", onTerminal?: (master: nu
     try {
       msg = recvMessage(fd);
     } catch (e) {
-      return { failure: { error: `init: ${(e as Error).message}`, code: 125 }, terminal };
+      // ECONNRESET: the init died with bytes of ours unread (unix(7) stream sockets): its end
+      if ((e as SyscallError).code !== "ECONNRESET") return { failure: { error: `init: ${(e as Error).message}`, code: 125 }, terminal };
+      break;
     }
     if (msg.fd !== undefined) {
       terminal = msg.fd;

@@ -22,7 +22,8 @@ import { capabilityMask } from "../security/capabilities";
 import { sysctlNamespace } from "../security/sysctl";
 import { parseMountOptions } from "./options";
 import { resolveUser } from "./user";
-import { encode, ORDERS_FD, type CreateOrders, type ExecOrders, type InitOrders } from "./protocol";
+import { OrdersReader } from "./orders-reader";
+import { encode, NETWORK_READY, ORDERS_FD, type CreateOrders, type ExecOrders, type InitOrders } from "./protocol";
 import { mark, now, startTrace, step, traceEvents, tracing } from "../trace";
 
 /** Exit codes of docker run: 125 runtime error, 126 cannot execute, 127 not found. */
@@ -41,6 +42,9 @@ const DEV_LINKS: [link: string, target: string][] = [
   ["/dev/stderr", "/proc/self/fd/2"], ["/dev/ptmx", "pts/ptmx"],
 ];
 
+/** fd 3: the orders, then the runtime's single bytes. */
+const fd3 = new OrdersReader(ORDERS_FD);
+
 export function main(): never {
   // Before anything else: nothing in the container (same uid 0) may ptrace us or read our
   // /proc files while we still hold the host's privileges (prctl(2) PR_SET_DUMPABLE).
@@ -51,7 +55,7 @@ export function main(): never {
     return fail(e);
   }
   const firstLine = now();
-  const text = readOrders();
+  const text = fd3.line();
   // No orders at all: the runtime died before it sent them. Nobody is listening; say nothing.
   if (text === "") process.exit(125);
   const read = now();
@@ -73,7 +77,7 @@ export function main(): never {
   if ("exec" in orders ? orders.exec.trace : orders.trace) {
     startTrace("init");
     mark("Bun start-up (process start to the init's first line)", performance.timeOrigin, "", firstLine);
-    mark("wait: orders on fd 3 (the runtime makes the cgroup, the root and the network meanwhile)", firstLine, "", read);
+    mark("wait: orders on fd 3 (the runtime makes the cgroup and the root meanwhile)", firstLine, "", read);
     if (join.length) mark(`cgroup v1: the init's thread joins by itself (write 0 to ${join.length} tasks files)`, read);
   }
   try {
@@ -115,7 +119,7 @@ function fault(step: string): void {
 }
 
 /** The container start, step by step. */
-function startContainer({ spec, seccomp, seccompFlags, execFifo, bornIn = [] }: CreateOrders): never {
+function startContainer({ spec, seccomp, seccompFlags, execFifo, bornIn = [], networkLater }: CreateOrders): never {
   const rootfs = spec.root.path;
   // OCI create: the FIFO `start` will open is a host path, out of reach after the pivot: hold it
   // by an O_PATH fd now, reopen it through /proc/self/fd when parked (as runc does).
@@ -153,6 +157,8 @@ function startContainer({ spec, seccomp, seccompFlags, execFifo, bornIn = [] }: 
     else mountOne(m, bindSources.get(m));
   }
   makeDevices(spec.linux.devices ?? DEFAULT_DEVICES);
+  // (the parent has been connecting our network namespace meanwhile: what follows may use it)
+  if (networkLater) awaitNetwork();
   const terminal = spec.process.terminal ? openTerminal({ console: true, size: spec.process.consoleSize }) : undefined;
   // `run -w` makes a missing directory, as docker does (before the root may turn read-only)
   F.mkdir(spec.process.cwd, 0o755, true);
@@ -398,6 +404,13 @@ function writeSysctl(key: string, value: string): void {
   }
 }
 
+/** The parent's one byte on fd 3: the veth pair, its address and route are in place. */
+function awaitNetwork(): void {
+  const start = now();
+  if (fd3.byte() !== NETWORK_READY) throw new InitError("init: the runtime went away before it connected the network");
+  mark("wait: the runtime connects the network (veth pair, address, route)", start);
+}
+
 /**
  * A pseudo-terminal from the container's own devpts (mounted newinstance above, so its numbers
  * start at 0): the master goes to the runtime over fd 3 (SCM_RIGHTS, unix(7)), the slave stays
@@ -417,7 +430,7 @@ function openTerminal(opts: { console: boolean; size?: { height: number; width: 
   closeFd(master);
   // The runtime answers with one byte once it handed the master on (an OCI --console-socket):
   // the caller can size the window before the command starts and reads it.
-  if (F.read(ORDERS_FD, Buffer.alloc(1)) !== 1) throw new InitError("init: the runtime went away before it took the terminal");
+  if (fd3.byte() === undefined) throw new InitError("init: the runtime went away before it took the terminal");
   return slave;
 }
 
@@ -447,17 +460,6 @@ function lookPath(cmd: string | undefined, env: string[]): string {
   throw new InitError(`exec ${cmd}: executable file not found in $PATH`, 127);
 }
 
-function readOrders(): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(64 * 1024);
-  for (;;) {
-    const n = F.read(ORDERS_FD, buf);
-    if (n === 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-    if (buf[n - 1] === 0x0a) break; // one JSON line
-  }
-  return Buffer.concat(chunks).toString();
-}
 
 function fail(e: unknown): never {
   const error = e instanceof Error ? e.message : String(e);

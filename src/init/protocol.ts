@@ -37,7 +37,16 @@ export interface CreateOrders {
   bornIn?: NamespaceType[];
   /** v1: the `tasks` files the init's thread writes 0 into, first of all, to join its cgroup */
   joinCgroup?: string[];
+  /**
+   * The parent connects the init's network namespace (veth pair, address, route) after sending
+   * these orders, while the init makes the root: before the terminal and the command, the init
+   * waits for its one byte (NETWORK_READY) on fd 3.
+   */
+  networkLater?: boolean;
 }
+
+/** The byte that tells an init with `networkLater` that its network is connected. */
+export const NETWORK_READY = 0x6e; // "n"
 
 /** `exec`: the command, and the namespaces of the running container to join (/proc/PID/ns files). */
 export interface ExecOrders {
