@@ -3,7 +3,8 @@
 // output in container.log (rotated per --log-opt), serves attach.sock for `attach` (the pty master
 // of a -t container, the stdin pipe of a -i one), records its exit and tears it down — and starts
 // it again while its restart policy says so (src/containers/restart.ts).
-import { closeSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { defineCommand } from "citty";
 import { UsageError } from "../cli/argv";
 import { superviseContainer, type Outcome } from "../containers/supervise";
@@ -13,7 +14,8 @@ import { AttachServer, Frame } from "../containers/attach-socket";
 import { containerDir, findContainer, logPath, readConfig, updateState, type ContainerState } from "../state/store";
 import { processStartTime } from "../state/proc";
 import type { StartedContainer } from "../engine/container";
-import { setNonBlocking, setWindowSize } from "../../ffi/tty";
+import { dup2, setNonBlocking, setWindowSize } from "../../ffi/tty";
+import { WHEN_RECORDED_FD, WHEN_RECORDED_FLAG } from "../engine/self";
 
 export type MonitorReport = { ok: true } | { ok: false; error: string; code: number };
 
@@ -25,6 +27,7 @@ export default defineCommand({
   async run({ rawArgs }) {
     const [id, flag, code] = rawArgs;
     if (!id) throw new UsageError("monitor: container id required");
+    if (flag === WHEN_RECORDED_FLAG && !awaitRecord(id)) return;
     const first = findContainer(id);
     const handedOver = flag === RESTART_AFTER_FLAG ? Number(code) : undefined;
     // Only the first start is reported, and fd 3 is closed after it: a later write to fd 3 would
@@ -70,6 +73,32 @@ function claimAfterForeground(id: string, report: (r: MonitorReport) => void): b
   report({ ok: true }); // not claimed: the user stopped (or started) it meanwhile, nothing to restart
 
   return claimed;
+}
+
+/**
+ * Spawned by `run -d` before the record existed: one byte on fd 4 says it is written (false: fd 4
+ * closed without it, the run failed, nothing to do). Our stderr then goes to monitor.log beside
+ * the container's, as a monitor spawned afterwards gets it.
+ */
+function awaitRecord(id: string): boolean {
+  const byte = Buffer.alloc(1);
+  let n: number;
+  for (;;) {
+    try {
+      n = readSync(WHEN_RECORDED_FD, byte);
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN" || code === "EINTR") Bun.sleepSync(1); // (a non-blocking socket)
+      else return false;
+    }
+  }
+  closeSync(WHEN_RECORDED_FD);
+  if (n !== 1) return false;
+  const log = openSync(join(containerDir(id), "monitor.log"), "a", 0o600);
+  dup2(log, 2);
+  closeSync(log);
+  return true;
 }
 
 /** One run of the container: its output to the log and to attached clients, their input to it. */

@@ -29,7 +29,7 @@ import { callerWindowSize } from "../cli/window-size";
 import { applySecurity } from "../security/defaults";
 import { securityArgs, securityOptions } from "../security/options";
 import type { Outcome } from "../containers/lifecycle";
-import { CLEAN_ENV, selfCommand } from "../engine/self";
+import { CLEAN_ENV, selfCommand, WHEN_RECORDED_FLAG } from "../engine/self";
 import { setBlocking } from "../../ffi/process";
 import type { MonitorReport } from "./monitor";
 import { networkArgs, networkRequest } from "../network/options";
@@ -80,21 +80,23 @@ export default defineCommand({
     if (options.detach && options["sig-proxy"] === false) throw new FlagError("conflicting options: --sig-proxy=false and -d");
     const streams = attachedStreams((options.attach as string[] | undefined) ?? [], options.interactive === true);
     if (process.getuid?.() !== 0) throw new UsageError("mydocker run must be run as root");
-    // in the foreground this process starts the container: its init's Bun may start right now
+    // Whoever starts the container (this process in the foreground, a monitor with -d) may start
+    // its Bun right now, while we read the flags and write the record.
+    const id = newContainerId();
     const early = options.detach ? undefined : spawnInitEarly(foregroundStdio(options.tty === true, streams), onBridge(options));
+    const monitor = options.detach ? spawnMonitorEarly(id) : undefined;
     let outcome: Outcome;
-    let id: string;
     try {
-      const { spec, state } = reserveContainer(newContainerId(), options, rest);
-      id = state.id;
+      const { spec, state } = reserveContainer(id, options, rest);
       // docker prints the id when neither output stream is attached (`-a stdin`)
       if (!options.detach && !streams.stdout && !streams.stderr) console.log(id);
       // the record names this process as its starter already (recordContainer): no claim to write
       outcome = options.detach
-        ? await startDetached(state, true, true)
+        ? await startDetached(state, true, true, monitor)
         : await runInForeground(state, spec, options.interactive === true, { streams, sigProxy: options["sig-proxy"] !== false, claimed: true, early });
     } finally {
       abandonEarlyInit(early);
+      abandonMonitor(monitor);
     }
     if (outcome.error) log().error(outcome.error);
     else if (!options.detach) handOverRestarts(id, outcome.exitCode);
@@ -311,9 +313,9 @@ function writeAll(fd: number, data: Uint8Array): boolean {
  * the created container; we wait only until it reports that the command runs (or why it could
  * not), then print the id unless `printId` is false.
  */
-export async function startDetached(state: ContainerState, printId = true, claimed = false): Promise<Outcome> {
+export async function startDetached(state: ContainerState, printId = true, claimed = false, early?: EarlyMonitor): Promise<Outcome> {
   if (!claimed) state = claimStart(state, true);
-  const report = spawnMonitor(state.id, []);
+  const report = early ? releaseMonitor(early) : spawnMonitor(state.id, []);
   if (!report) {
     // Nobody supervises the container: end it (its cgroup holds whatever started) rather than
     // report a failure while it runs on.
@@ -356,6 +358,55 @@ export function handOverRestarts(id: string, exitCode: number): void {
   if (!now?.restartPolicy || !shouldRestart(now, exitCode)) return;
   const report = spawnMonitor(id, [RESTART_AFTER_FLAG, String(exitCode)]);
   if (!report?.ok) log().error(`container ${shortId(id)} will not be restarted: ${report && !report.ok ? report.error : "its monitor died before it reported"}`);
+}
+
+/**
+ * A monitor spawned by `run -d` before the container is recorded (its Bun starts meanwhile). It
+ * waits for one byte on its fd 4 (WHEN_RECORDED_FLAG): given once the record is written
+ * (releaseMonitor); if fd 4 closes without it (the run failed: abandonMonitor, or a kill), it
+ * exits having touched nothing.
+ */
+export interface EarlyMonitor {
+  reportFd: number;
+  goFd: number;
+  used: boolean;
+}
+
+function spawnMonitorEarly(id: string): EarlyMonitor {
+  // (its complaints go to monitor.log once the container's directory exists: it opens it then)
+  const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", id, WHEN_RECORDED_FLAG), {
+    stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"],
+    env: { ...CLEAN_ENV, ...faultEnv() },
+    cwd: "/",
+    detached: true,
+  });
+  monitor.unref();
+  const reportFd = monitor.stdio[3] as unknown as number;
+  const goFd = monitor.stdio[4] as unknown as number;
+  setBlocking(reportFd);
+  return { reportFd, goFd, used: false };
+}
+
+/** The record is written: the early monitor may start the container; its report (undefined if it died first). */
+function releaseMonitor(m: EarlyMonitor): MonitorReport | undefined {
+  m.used = true;
+  try {
+    writeSync(m.goFd, "g");
+  } catch {
+    // it died already: its report says nothing, and the caller ends the container
+  }
+  closeSync(m.goFd);
+  const report = readReport(m.reportFd);
+  closeSync(m.reportFd);
+  return report;
+}
+
+/** An early monitor no start took: its fd 4 closes unanswered, and it exits. */
+function abandonMonitor(m: EarlyMonitor | undefined): void {
+  if (!m || m.used) return;
+  m.used = true;
+  closeSync(m.goFd);
+  closeSync(m.reportFd);
 }
 
 function readReport(fd: number): MonitorReport | undefined {

@@ -1,12 +1,13 @@
 // Starts one container from an OCI config and waits for it: cgroup, init process, orders,
 // teardown. Free of CLI and state concerns: `run` (foreground), `mydocker monitor` (detached) and
 // the OCI command line all come through here.
-import { closeSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { NAMESPACES, withChildNamespace, type NamespaceType } from "../../ffi/namespaces";
 import { setBlocking } from "../../ffi/process";
 import type { SyscallError } from "../../ffi/errno";
+import { pollIn } from "../../ffi/poll";
 import { recvMessage } from "../../ffi/socket";
 import { detectCgroupVersion, openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
 import { decodeLines, encode, initFault, NETWORK_READY, type InitOrders } from "../init/protocol";
@@ -223,8 +224,10 @@ function launchInit(
       try {
         afterOrders(init.pid); // while the init makes the root
       } catch (e) {
-        // an init that died meanwhile took its namespace with it: its own report comes first
-        if (!isGone(init.pid)) throw e;
+        // An init that died meanwhile took its namespace with it: its own report comes first.
+        // (Its main thread may drop its namespaces before the last of its threads closes the
+        // shared fd table, so fd 3 may need a moment to read as closed: our own failures wait.)
+        if (pollIn(ordersFd, 200) === 0) throw e;
         const { failure } = awaitInit(ordersFd, until);
         throw failure ? new StartError(failure.error, failure.code) : e;
       }
@@ -272,16 +275,6 @@ export function teardown(c: { id: string; rootfs: string; cgroup: Cgroup }): voi
 
 function sendOrders(fd: number, orders: InitOrders): void {
   sendBytes(fd, encode({ ...orders, ...faultOrders(orders) }));
-}
-
-/** Whether process `pid` (our child) has exited: no /proc entry, or a zombie (proc(5) stat field 3). */
-function isGone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
-  } catch {
-    return true;
-  }
 }
 
 /** All of `data` to the init's fd 3; an init that died meanwhile is seen by awaitInit. */

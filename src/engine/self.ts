@@ -16,3 +16,8 @@ export const CLEAN_ENV: Record<string, string> = {
   BUN_JSC_useConcurrentJIT: "0",
   BUN_JSC_useConcurrentGC: "0",
 };
+
+/** `monitor ID --when-recorded`: wait for one byte on fd 4 before reading the record (`run -d`). */
+export const WHEN_RECORDED_FLAG = "--when-recorded";
+/** The fd on which a monitor spawned ahead of its container's record waits for the go. */
+export const WHEN_RECORDED_FD = 4;

@@ -6,7 +6,7 @@
 // The file is replaced by rename(2) without fsync: after a crash of the machine every container
 // is gone anyway, and an entry whose container is no longer running is taken back (reclaim) the
 // next time the network hands out an address.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { withFileLock } from "../fsutil";
 import { dataRoot } from "../paths";
@@ -93,10 +93,19 @@ function write(f: NetworkFile): void {
   renameSync(tmp, storePath());
 }
 
+/** A write's temporary file whose writer is gone (killed between its write and its rename). */
+function sweepStaleTemps(): void {
+  const prefix = "networks.json.tmp-";
+  for (const entry of readdirSync(dataRoot())) {
+    if (entry.startsWith(prefix) && !existsSync(`/proc/${entry.slice(prefix.length)}`)) rmSync(join(dataRoot(), entry), { force: true });
+  }
+}
+
 /** Reads the store under its lock, lets `fn` change it, writes it back when `fn` returns normally. */
 export function withNetworks<T>(fn: (f: NetworkFile) => T): T {
   mkdirSync(dataRoot(), { recursive: true, mode: 0o711 });
   return withFileLock(join(dataRoot(), "networks.lock"), () => {
+    sweepStaleTemps();
     const f = read();
     const before = JSON.stringify(f);
     const out = fn(f);
