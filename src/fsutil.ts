@@ -8,15 +8,20 @@ import { LOCK_EX, LOCK_SH, flock } from "../ffi/lock";
  * stores' sweeps recognise when its writer died), written, fsync'd and renamed over `path`
  * (rename(2) is atomic and replaces a symlink at `path`, never its target; O_NOFOLLOW refuses a
  * symlink planted as the temp file). On failure the temp file is removed and the error thrown.
+ *
+ * `durable: false` skips the fsync: the rename alone is atomic for every reader and against a
+ * killed writer (the page cache is shared); the fsync only adds survival of a power loss, for the
+ * price of a disk flush (~0.5-1 ms here). The runtime state (the `--root`, /run/mydocker, like
+ * runc's /run/runc) describes processes that a power loss ends anyway, so it is written without.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, { durable = true } = {}): void {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, mode);
     try {
       const b = typeof data === "string" ? Buffer.from(data) : data;
       for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

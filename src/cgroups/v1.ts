@@ -14,8 +14,9 @@ import {
 
 // cpuacct is used wherever it is mounted (co-mounted with cpu, or on its own as on some hybrid
 // hosts) so per-container CPU accounting (file("cpuacct.usage")) always works. devices is joined
-// too: without rules the container inherits its parent's list.
-const CONTROLLERS = ["memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices"];
+// too: without rules the container inherits its parent's list. blkio is joined for its counters
+// (`stats`' block I/O: blkio.throttle.io_service_bytes), as docker does, with no limits written.
+const CONTROLLERS = ["memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices", "blkio"];
 
 interface Hierarchy {
   controllers: string[]; // the ones we use that live in this hierarchy (e.g. cpu + cpuacct when co-mounted)

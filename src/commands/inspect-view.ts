@@ -41,6 +41,12 @@ function capDiff(spec: Spec | undefined): { CapAdd: string[] | null; CapDrop: st
   return { CapAdd: add.length ? add : null, CapDrop: drop.length ? drop : null, all: CAPABILITY_NAMES.every((c) => bounding.includes(c)) };
 }
 
+/** docker's JSON (Go's encoder) writes a map's keys sorted. */
+const sortedKeys = (m: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/** A Go slice left nil when nothing was given is `null` in docker's JSON. */
+const nullIfEmpty = <T>(a: T[]): T[] | null => (a.length ? a : null);
+
 /** docker's RFC 3339 times; a time that never was is Go's zero time. */
 const time = (iso: string | undefined) => (iso ? new Date(iso).toISOString() : ZERO_TIME);
 
@@ -80,7 +86,8 @@ export function containerInspect(s: ContainerState): Record<string, unknown> {
     Platform: "linux",
     Rootfs: s.rootfs,
     HostConfig: {
-      Binds: mounts.filter((m) => m.Type !== "tmpfs").map((m) => `${m.Name ?? m.Source}:${m.Destination}${m.RW ? "" : ":ro"}`),
+      Binds: nullIfEmpty(mounts.filter((m) => m.Type !== "tmpfs").map((m) => `${m.Name ?? m.Source}:${m.Destination}${m.RW ? "" : ":ro"}`)),
+      LogConfig: { Type: "json-file", Config: goMap(sortedKeys(s.logOptions ?? {})) },
       AutoRemove: s.autoRemove,
       CgroupParent: s.cgroup.parent ?? "",
       Memory: res?.memory?.limit ?? 0,
@@ -113,8 +120,9 @@ export function containerInspect(s: ContainerState): Record<string, unknown> {
       ...entrypointAndCmd(s, image),
       Image: s.image,
       WorkingDir: spec?.process.cwd ?? "",
-      Labels: goMap(labelsOf(s, spec)),
-      StopSignal: (s as unknown as { stopSignal?: string }).stopSignal ?? "SIGTERM",
+      Labels: goMap(sortedKeys(labelsOf(s, spec))),
+      StopSignal: s.stopSignal ?? "SIGTERM",
+      ...(s.stopTimeout !== undefined ? { StopTimeout: s.stopTimeout } : {}), // docker omits it when not set
     },
     NetworkSettings: networkSettings(s),
     OCIConfig: spec ?? null,

@@ -58,9 +58,11 @@ function containerFilter(filters: Map<string, string[]>, all: ContainerState[]):
   for (const v of filters.get("exited") ?? []) if (!/^-?\d+$/.test(v)) throw new FlagError(`invalid filter 'exited=${v}': expected an exit code`);
   const checks: Record<string, (s: ContainerState, v: string) => boolean> = {
     id: (s, v) => s.id.startsWith(v),
+    // docker keeps names as "/NAME" and matches the pattern with and without that slash
     name: (s, v) => {
       try {
-        return new RegExp(v).test(s.name);
+        const re = new RegExp(v);
+        return re.test(s.name) || re.test(`/${s.name}`);
       } catch {
         return s.name.includes(v);
       }

@@ -22,14 +22,21 @@ export const logArgs = {
   "log-opt": { type: "string", valueHint: "KEY=VALUE...", description: "Log options: max-size=10m, max-file=3 (repeatable, or comma-separated)" },
 } as const;
 
+/** `--log-opt` values (repeatable, or comma-separated) as given: inspect's HostConfig.LogConfig.Config. */
+export function logOptionPairs(values: string[]): Record<string, string> {
+  const pairs: Record<string, string> = {};
+  for (const item of values.flatMap((v) => v.split(","))) {
+    const eq = item.indexOf("=");
+    pairs[eq > 0 ? item.slice(0, eq) : item] = eq > 0 ? item.slice(eq + 1) : "";
+  }
+  return pairs;
+}
+
 /** `--log-opt max-size=10m,max-file=3` (repeatable) -> the rotation; undefined: unbounded (docker's json-file default). */
 export function parseLogOpts(values: string[]): LogRotation | undefined {
   let maxSize: number | undefined;
   let maxFile: number | undefined;
-  for (const item of values.flatMap((v) => v.split(","))) {
-    const eq = item.indexOf("=");
-    const key = eq > 0 ? item.slice(0, eq) : item;
-    const value = eq > 0 ? item.slice(eq + 1) : "";
+  for (const [key, value] of Object.entries(logOptionPairs(values))) {
     if (key === "max-size") maxSize = parseBytes("--log-opt max-size", value);
     else if (key === "max-file") {
       if (!/^\d+$/.test(value) || Number(value) < 1) throw new FlagError(`invalid --log-opt max-file "${value}": expected a positive integer`);

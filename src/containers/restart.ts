@@ -9,7 +9,7 @@
 import { FlagError } from "../errors";
 import { readState, updateState, type ContainerState } from "../state/store";
 import type { OptionValues } from "../cli/argv";
-import { logArgs, parseLogOpts } from "./logs";
+import { logArgs, parseLogOpts, logOptionPairs } from "./logs";
 
 export type RestartPolicy = NonNullable<ContainerState["restartPolicy"]>;
 
@@ -46,8 +46,10 @@ export function supervisionExtras(o: OptionValues): Partial<ContainerState> {
     if (o.rm === true) throw new FlagError("conflicting options: --restart and --rm");
     Object.assign(extras, { restartPolicy: policy, restartCount: 0 });
   }
-  const rotation = parseLogOpts((o["log-opt"] as string[] | undefined) ?? []);
+  const logOpts = (o["log-opt"] as string[] | undefined) ?? [];
+  const rotation = parseLogOpts(logOpts);
   if (rotation) extras.logRotation = rotation;
+  if (logOpts.length) extras.logOptions = logOptionPairs(logOpts);
   if (o.interactive === true) extras.openStdin = true;
   return extras;
 }

@@ -55,9 +55,10 @@ export function reserve(id: string): void {
   }
 }
 
+/** Runtime state, as runc's under /run/runc: atomic, not fsync'd (see writeFileAtomic's `durable`). */
 export function writeRecord(rec: OciRecord, spec?: Spec): void {
-  if (spec) writeFileAtomic(configCopy(rec.id), JSON.stringify(spec), 0o600);
-  writeFileAtomic(statePath(rec.id), JSON.stringify(rec), 0o600);
+  if (spec) writeFileAtomic(configCopy(rec.id), JSON.stringify(spec), 0o600, { durable: false });
+  writeFileAtomic(statePath(rec.id), JSON.stringify(rec), 0o600, { durable: false });
 }
 
 export function readRecord(id: string): OciRecord | undefined {

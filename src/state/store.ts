@@ -68,6 +68,8 @@ export interface ContainerState {
   stoppedByUser?: boolean;
   /** --log-opt max-size/max-file: container.log rotated (src/containers/logs.ts) */
   logRotation?: { maxSize: number; maxFile: number };
+  /** --log-opt as given (inspect's HostConfig.LogConfig.Config) */
+  logOptions?: Record<string, string>;
   /** -i: its stdin is a pipe its monitor keeps, for `attach` */
   openStdin?: boolean;
 }
@@ -100,15 +102,18 @@ export function withContainerLock<T>(id: string, fn: () => T): T {
   return withFileLock(join(containerDir(id), ".lock"), fn);
 }
 
+/** Runtime state: atomic but not fsync'd (see writeFileAtomic's `durable`). */
+const RUNTIME_STATE = { durable: false };
+
 function writeAtomic(path: string, data: string, useReserve = false): void {
   try {
-    writeFileAtomic(path, data);
+    writeFileAtomic(path, data, 0o600, RUNTIME_STATE);
   } catch (e) {
     if (!useReserve) throw e;
     // A full disk: give back the container's reserve (made at its start) and write again, so
     // that its exit is recorded whatever filled the disk meanwhile.
     if ((e as NodeJS.ErrnoException).code !== "ENOSPC" || !releaseReserve(join(path, ".."))) throw e;
-    writeFileAtomic(path, data);
+    writeFileAtomic(path, data, 0o600, RUNTIME_STATE);
   }
 }
 

@@ -56,6 +56,9 @@ describe("ps", () => {
     expect(lines(await ok(["ps", "-f", "status=exited", "--format", "{{.Names}}"])).sort()).toEqual(["three", "zero"]);
     expect(lines(await ok(["ps", "-a", "-f", "name=three", "-f", "name=zero", "--format", "{{.Names}}"])).sort()).toEqual(["three", "zero"]);
     expect(lines(await ok(["ps", "-a", "-f", "name=three", "-f", "status=running", "--format", "{{.Names}}"]))).toEqual([]);
+    // anchored patterns, with and without docker's leading slash
+    expect(lines(await ok(["ps", "-a", "-f", "name=^/three$", "--format", "{{.Names}}"]))).toEqual(["three"]);
+    expect(lines(await ok(["ps", "-a", "-f", "name=^three$", "--format", "{{.Names}}"]))).toEqual(["three"]);
     expect(lines(await ok(["ps", "-a", "-f", `id=${id.slice(0, 6)}`, "--format", "{{.Names}}"]))).toEqual(["up"]);
     expect(lines(await ok(["ps", "-a", "-f", "since=three", "--format", "{{.Names}}"]))).toEqual(["up", "zero"]);
     expect(lines(await ok(["ps", "-a", "-f", "before=zero", "--format", "{{.Names}}"]))).toEqual(["three"]);
@@ -94,7 +97,9 @@ describe("inspect", () => {
       expect(c.State.StartedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
       expect(c.Config).toMatchObject({ Cmd: ["sleep", "60"], Entrypoint: null, WorkingDir: "/tmp", User: "", Labels: {} });
       expect(c.Config.Env).toContain("A=1");
-      expect(c.HostConfig).toMatchObject({ Memory: 64 * 1024 * 1024, PidsLimit: 50, ReadonlyRootfs: false, Privileged: false, RestartPolicy: { Name: "no", MaximumRetryCount: 0 }, Binds: [] });
+      expect(c.HostConfig).toMatchObject({ Memory: 64 * 1024 * 1024, PidsLimit: 50, ReadonlyRootfs: false, Privileged: false, RestartPolicy: { Name: "no", MaximumRetryCount: 0 }, Binds: null });
+      expect(c.HostConfig.LogConfig).toEqual({ Type: "json-file", Config: {} });
+      expect(c.Config.StopTimeout).toBeUndefined(); // docker omits it unless --stop-timeout was given
       expect(c.OCIConfig.ociVersion).toBe("1.2.0");
       expect(c.OCIConfig.process.args).toEqual(["sleep", "60"]);
       // -f: a template per object
@@ -105,8 +110,12 @@ describe("inspect", () => {
     } finally {
       await mydocker(["rm", "-f", "up"]);
     }
-    expect((await mydocker(["run", "--name", "three", "sh", "-c", "exit 3"])).code).toBe(3);
+    expect((await mydocker(["run", "--name", "three", "--stop-timeout", "3", "--log-opt", "max-size=1k,max-file=2", "-l", "y=1", "-l", "x=2", "sh", "-c", "exit 3"])).code).toBe(3);
     expect(await ok(["inspect", "-f", "{{.State.Running}} {{.State.ExitCode}} {{.State.Pid}}", "three"])).toBe("false 3 0\n");
+    // the flags' figures as docker shows them; map keys sorted as Go's JSON encoder writes them
+    expect(await ok(["inspect", "-f", "{{json .Config.StopTimeout}} {{json .HostConfig.LogConfig}} {{json .Config.Labels}}", "three"])).toBe(
+      '3 {"Type":"json-file","Config":{"max-file":"2","max-size":"1k"}} {"x":"2","y":"1"}\n',
+    );
     await ok(["rm", "three"]);
   });
 
@@ -140,6 +149,11 @@ describe("images, volume ls, version, info, system df", () => {
     expect(lines(await ok(["images", "-f", "before=fmt-b:2", "-f", "reference=fmt-*", "--format", "{{.Repository}}"]))).toEqual(["fmt-a"]);
     expect(lines(await ok(["images", "-f", "dangling=true", "-q"]))).toEqual([]);
     expect(lines(await ok(["images", "-f", "reference=fmt-a", "--format", "table {{.Repository}}\\t{{.Tag}}"]))).toEqual(["REPOSITORY   TAG", "fmt-a        1"]);
+    // an image with two names: only the tags that match are listed (docker's reference filter)
+    await ok(["tag", "fmt-a:1", "fmt-other:7"]);
+    expect(lines(await ok(["images", "-f", "reference=fmt-a*", "--format", "{{.Repository}}:{{.Tag}}"]))).toEqual(["fmt-a:1"]);
+    expect(lines(await ok(["images", "-f", "reference=*:7", "--format", "{{.Repository}}:{{.Tag}}"]))).toEqual(["fmt-other:7"]);
+    await ok(["rmi", "fmt-other:7"]);
     const bad = await mydocker(["images", "--format", "{{.Nope}}"]);
     expect(bad.code).toBe(125);
   });

@@ -37,8 +37,9 @@ export default defineCommand({
     const { options, positionals } = parseArgs(rawArgs, imagesArgs);
     expectCount("images", "[REPOSITORY[:TAG]]", positionals, 0, 1);
     const images = listImages();
-    const keep = imageFilter(parseFilters([options.filter ?? []].flat() as string[], FILTER_KEYS), images);
-    const rows = filter(toRows(images.filter(keep), options["no-trunc"] === true), positionals[0]);
+    const filters = parseFilters([options.filter ?? []].flat() as string[], FILTER_KEYS);
+    const keep = imageFilter(filters, images);
+    const rows = filter(toRows(images.filter(keep).map(matchingTags(filters)), options["no-trunc"] === true), positionals[0]);
     if (options.quiet) {
       const seen = new Set<string>();
       for (const r of rows) if (!seen.has(r.ID) && seen.add(r.ID)) console.log(r.ID);
@@ -69,6 +70,18 @@ function globMatches(pattern: string, text: string): boolean {
   return re.test(text);
 }
 
+function referenceMatches(pattern: string, repoTag: string): boolean {
+  const { name, tag } = parseReference(repoTag);
+  return globMatches(pattern, name) || globMatches(pattern, `${name}:${tag}`) || globMatches(pattern, repoTag);
+}
+
+/** With a reference filter, docker lists only an image's tags that match one of its patterns. */
+function matchingTags(filters: Map<string, string[]>): (image: ImageRecord) => ImageRecord {
+  const patterns = filters.get("reference");
+  if (!patterns) return (image) => image;
+  return (image) => ({ ...image, repoTags: image.repoTags.filter((t) => patterns.some((p) => referenceMatches(p, t))) });
+}
+
 function imageFilter(filters: Map<string, string[]>, images: ImageRecord[]): (image: ImageRecord) => boolean {
   const created = (ref: string) => {
     const image = resolveImage(ref);
@@ -82,11 +95,7 @@ function imageFilter(filters: Map<string, string[]>, images: ImageRecord[]): (im
   const checks: Record<string, (image: ImageRecord, v: string) => boolean> = {
     dangling: (image, v) => (image.repoTags.length === 0) === (v === "true" || v === "1"),
     label: (image, v) => labelMatches(imageLabels(image), v),
-    reference: (image, v) =>
-      image.repoTags.some((t) => {
-        const { name, tag } = parseReference(t);
-        return globMatches(v, name) || globMatches(v, `${name}:${tag}`) || globMatches(v, t);
-      }),
+    reference: (image, v) => image.repoTags.some((t) => referenceMatches(v, t)),
     before: (image) => before!.every((t) => Date.parse(image.created) < t),
     since: (image) => since!.every((t) => Date.parse(image.created) > t),
   };
