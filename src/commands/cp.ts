@@ -14,7 +14,7 @@ import { defineCommand } from "citty";
 import { FlagError, UsageError } from "../cli/argv";
 import { findLive } from "../state/live";
 import type { ContainerState } from "../state/store";
-import { components, openRoot, resolveInRoot, RootedUnpacker, statInRoot, tarOfEntry } from "../containers/copy-tar";
+import { components, openRoot, realPathInRoot, resolveInRoot, RootedUnpacker, statInRoot, tarOfEntry } from "../containers/copy-tar";
 import { TarParser } from "../image/tar";
 import { parseCommand } from "./args";
 
@@ -148,7 +148,9 @@ function placement(rootFd: number, dest: string, trailingSlash: boolean, srcIsDi
   if (st?.isDirectory()) return { dir: dest, top: srcIsDir && contentsOnly ? undefined : srcBase };
   if (st) {
     if (srcIsDir) throw new UsageError(`cannot copy a directory to a file: ${dest}`);
-    return { dir: posix.dirname(dest), top: posix.basename(dest) };
+    // a symlink to a file is followed, as docker does: its target is overwritten, never the link
+    const target = statInRoot(rootFd, dest, false)?.isSymbolicLink() ? realPathInRoot(rootFd, dest) : dest;
+    return { dir: posix.dirname(target), top: posix.basename(target) };
   }
   if (trailingSlash && !srcIsDir) throw new UsageError(`destination directory ${dest} does not exist`);
   const parent = statInRoot(rootFd, posix.dirname(dest), true);

@@ -9,7 +9,7 @@
 // to the resolved parent's fd, one name at a time; an existing entry of that name that is not a
 // directory we may merge into is removed first (never followed: a symlink is replaced, not written
 // through). A directory is walked by fds (src/image/fd-walk.ts), never by path.
-import { closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, writeSync, type Stats } from "node:fs";
+import { closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, readlinkSync, writeSync, type Stats } from "node:fs";
 import { posix } from "node:path";
 import { makedev, splitDev, S_IFBLK, S_IFCHR, S_IFIFO } from "../../ffi/fs";
 import {
@@ -41,6 +41,23 @@ export function resolveInRoot(rootFd: number, path: string, follow: boolean): nu
     return openat2(parent, last, O_PATH | O_NOFOLLOW, RESOLVE_CONFINED, path);
   } finally {
     closeSync(parent);
+  }
+}
+
+/**
+ * The path inside the root that `path` names once every symlink is followed (inside the root):
+ * the kernel's own answer, the fd's /proc link, made relative to the root's.
+ */
+export function realPathInRoot(rootFd: number, path: string): string {
+  const fd = resolveInRoot(rootFd, path, true);
+  try {
+    const root = readlinkSync(`/proc/self/fd/${rootFd}`);
+    const real = readlinkSync(`/proc/self/fd/${fd}`);
+    if (real === root) return "/";
+    if (!real.startsWith(root === "/" ? "/" : `${root}/`)) throw new Error(`${path}: resolved outside the container's root`);
+    return root === "/" ? real : real.slice(root.length);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -158,6 +158,11 @@ describe("cp into a container", () => {
     // onto a symlink to a host file: the symlink is replaced inside the container
     expect((await mydocker(["cp", join(work, "payload"), "cpw:/etc/x"])).code).toBe(0);
     expect((await mydocker(["exec", "cpw", "cat", "/etc/x"])).stdout).toBe("payload\n");
+    // onto a symlink to a file of the container (even by "..", past its root): docker follows it
+    // inside the root and overwrites the target; the link stays a link
+    expect((await mydocker(["exec", "cpw", "sh", "-c", "echo old > /data/t && ln -s ../../../../data/t /data/lt"])).code).toBe(0);
+    expect((await mydocker(["cp", join(work, "payload"), "cpw:/data/lt"])).code).toBe(0);
+    expect((await mydocker(["exec", "cpw", "sh", "-c", "cat /data/t; readlink /data/lt"])).stdout).toBe("payload\n../../../../data/t\n");
     // into /evil/<host path>, into a symlinked parent, through ".." and through a tar: in the container or nowhere
     await mydocker(["cp", join(work, "payload"), `cpw:/evil${host}/secret`]);
     await mydocker(["cp", join(work, "payload"), "cpw:/sub/inside"]);
