@@ -77,7 +77,7 @@ export function emit(type: EventType, action: string, actor: EventActor): void {
   }
 }
 
-/** The usual attributes of a container event: its name and image. */
-export function containerActor(s: { id: string; name: string; image: string }, extra: Record<string, string> = {}): EventActor {
-  return { id: s.id, attributes: { image: s.image, name: s.name, ...extra } };
+/** The usual attributes of a container event: its labels (as docker adds them), name and image. */
+export function containerActor(s: { id: string; name: string; image: string; labels?: Record<string, string> }, extra: Record<string, string> = {}): EventActor {
+  return { id: s.id, attributes: { ...(s.labels ?? {}), image: s.image, name: s.name, ...extra } };
 }

@@ -7,6 +7,7 @@ import { defineCommand } from "citty";
 import { FlagError, UsageError } from "../cli/argv";
 import { eventsPath, rotatedEventsPath, type EventMessage } from "../events";
 import { parseCommand } from "./args";
+import { labelMatches } from "./filters";
 import { formatOne } from "../format";
 import { compileTemplate, goMap } from "../format/template";
 
@@ -37,7 +38,7 @@ export function parseEventTime(text: string, now = Date.now()): number {
   throw new FlagError(`invalid time "${text}": use RFC 3339 (2006-01-02T15:04:05Z), unix seconds, or a duration like 10m`);
 }
 
-const FILTER_KEYS = ["type", "event", "container", "image", "volume"];
+const FILTER_KEYS = ["type", "event", "container", "image", "volume", "network", "label"];
 
 /** key -> accepted values; values of one key are alternatives, keys must all match (docker's rule). */
 export function parseFilters(list: string[]): Map<string, string[]> {
@@ -67,6 +68,10 @@ export function matches(e: EventMessage, filters: Map<string, string[]>): boolea
           return e.Type === "image" ? idMatch(v) || e.Actor.ID === v : e.Actor.Attributes.image === v || e.from === v;
         case "volume":
           return e.Type === "volume" && idMatch(v);
+        case "network":
+          return e.Type === "network" && idMatch(v);
+        case "label": // container events carry the container's labels among their attributes
+          return labelMatches(e.Actor.Attributes, v);
       }
       return false;
     });

@@ -193,7 +193,8 @@ function recordContainer(id: string, options: OptionValues, rest: string[], mode
     },
     spec,
   ));
-  (require("../events") as typeof import("../events")).emit("container", "create", { id: state.id, attributes: { image: state.image, name: state.name } });
+  const events = require("../events") as typeof import("../events");
+  events.emit("container", "create", events.containerActor(state));
   return { root, spec, volumes, state };
 }
 

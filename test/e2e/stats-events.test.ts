@@ -80,6 +80,21 @@ describe("stats", () => {
 });
 
 describe("events", () => {
+  test("--filter label (the container's labels are among its events' attributes) and network", async () => {
+    const since = String(Date.now() / 1000);
+    await mydocker(["run", "--name", "evl", "-l", "team=a", "-l", "tier", "true"]);
+    await mydocker(["run", "--name", "evn", "-l", "team=b", "true"]);
+    expect((await mydocker(["network", "create", "evnet"])).code).toBe(0);
+    expect((await mydocker(["network", "rm", "evnet"])).code).toBe(0);
+    await mydocker(["rm", "evl", "evn"]);
+    const q = (...f: string[]) => mydocker(["events", "--since", since, "--until", "0s", ...f.flatMap((x) => ["--filter", x]), "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"]);
+    expect((await q("label=team=a")).stdout).toBe("container create evl\ncontainer start evl\ncontainer die evl\ncontainer destroy evl\n");
+    expect((await q("label=tier", "event=die")).stdout).toBe("container die evl\n");
+    expect((await q("label=team", "event=create")).stdout).toBe("container create evl\ncontainer create evn\n");
+    expect((await q("network=evnet")).stdout).toBe("network create evnet\nnetwork destroy evnet\n");
+    expect((await q("label=team=c")).stdout).toBe("");
+  });
+
   test("a full lifecycle, in order, with --since/--until, --filter and --format", async () => {
     const since = String(Date.now() / 1000);
     await mydocker(["run", "-d", "--name", "ev", "sleep", "60"]);
