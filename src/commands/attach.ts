@@ -176,7 +176,7 @@ async function attach(s: ContainerState, o: AttachOptions): Promise<number> {
   process.off("SIGWINCH", resize);
   for (const [sig, fn] of signals) process.off(sig, fn);
   if (detached) {
-    if (o.tty) process.stderr.write("\r\n");
+    process.stderr.write(`${o.tty ? "\r\n" : ""}read escape sequence\n`); // docker's words, rc 0
     return 0;
   }
   if (exitCode !== undefined) return exitCode;

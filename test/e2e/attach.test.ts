@@ -42,7 +42,7 @@ describe.skipIf(!TMUX)(TMUX ? "attach with a tty" : "attach with a tty (skipped:
     tmux("send-keys", "-t", SESSION, "echo hello-$((6*7))", "Enter");
     await waitForScreen(/^hello-42$/m);
     tmux("send-keys", "-t", SESSION, "C-p", "C-q");
-    await waitForScreen(/ATTACH-RC=0/);
+    expect(await waitForScreen(/ATTACH-RC=0/)).toMatch(/^read escape sequence$/m);
     expect(await inspect("at1", "{{.State.Status}}")).toBe("running");
     // what was typed and printed is in its log too
     expect((await mydocker(["logs", "at1"])).stdout).toContain("hello-42");
