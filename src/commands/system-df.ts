@@ -2,6 +2,7 @@
 // take, and how much of it nothing uses (docker's TYPE / TOTAL / ACTIVE / SIZE / RECLAIMABLE).
 import { defineCommand } from "citty";
 import { formatRows, humanSize } from "../format";
+import { hasLayer, layerInfo } from "../image/layers";
 import { listImages } from "../image/store";
 import { listLive } from "../state/live";
 import { readConfig } from "../state/store";
@@ -41,8 +42,12 @@ export function diskUsageSummary(): Usage[] {
   );
   const volumes = listVolumes().map((v) => ({ used: mounted.has(v.path), size: diskUsage(v.path) }));
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  // Images share layers: each layer counts once, and is reclaimable when no image in use has it.
+  const layerSize = (l: string) => (hasLayer(l) ? layerInfo(l).size : 0);
+  const allLayers = new Set(images.flatMap((i) => i.layers));
+  const usedLayers = new Set(images.filter((i) => usedImages.has(i.id)).flatMap((i) => i.layers));
   return [
-    { Type: "Images", TotalCount: images.length, Active: images.filter((i) => usedImages.has(i.id)).length, size: sum(images.map((i) => i.size)), reclaimable: sum(images.filter((i) => !usedImages.has(i.id)).map((i) => i.size)) },
+    { Type: "Images", TotalCount: images.length, Active: images.filter((i) => usedImages.has(i.id)).length, size: sum([...allLayers].map(layerSize)), reclaimable: sum([...allLayers].filter((l) => !usedLayers.has(l)).map(layerSize)) },
     { Type: "Containers", TotalCount: containers.length, Active: sizes.filter((c) => c.up).length, size: sum(sizes.map((c) => c.size)), reclaimable: sum(sizes.filter((c) => !c.up).map((c) => c.size)) },
     { Type: "Local Volumes", TotalCount: volumes.length, Active: volumes.filter((v) => v.used).length, size: sum(volumes.map((v) => v.size)), reclaimable: sum(volumes.filter((v) => !v.used).map((v) => v.size)) },
     { Type: "Build Cache", TotalCount: 0, Active: 0, size: 0, reclaimable: 0 },

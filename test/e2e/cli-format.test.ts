@@ -182,6 +182,22 @@ describe("images, volume ls, version, info, system df", () => {
     expect(Object.keys(images)).toEqual(["Active", "Reclaimable", "Size", "TotalCount", "Type"]);
   });
 
+  test("system df counts a layer two images share once; it is not reclaimable while a container uses one of them", async () => {
+    const data = mkdtempSync(join(tmpdir(), "mydocker-df-"));
+    const env = { MYDOCKER_DATA_ROOT: data };
+    const df = async () => (await mydocker(["system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}"], { env })).stdout.split("\n")[0];
+    try {
+      // the same tar twice: two images (tags), one layer of 3 bytes
+      for (const ref of ["df-a:1", "df-b:1"]) expect((await mydocker(["import", join(scratch, "tree.tar"), ref], { env })).code).toBe(0);
+      expect(await df()).toBe("Images 2 0 3B 3B (100%)");
+      expect((await mydocker(["create", "--name", "df-user", "--network", "none", "df-a:1", "/f"], { env })).code).toBe(0);
+      expect(await df()).toBe("Images 2 1 3B 0B (0%)");
+    } finally {
+      await mydocker(["rm", "-f", "df-user"], { env });
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
   test("top passes ps options to ps, as docker", async () => {
     const id = (await ok(["run", "-d", "--name", "up", "sleep", "60"])).trim();
     try {
