@@ -3,7 +3,7 @@
 import { closeSync, writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { FlagError } from "../cli/argv";
-import { LogFollower, openLogChain, readLogFd, type LogEntry } from "../containers/logs";
+import { fixedNanoTime, LogFollower, openLogChain, readLogFd, type LogEntry } from "../containers/logs";
 import { findLive, monitorAlive } from "../state/live";
 import { logPath, readState } from "../state/store";
 import { parseCommand } from "./args";
@@ -56,7 +56,7 @@ export default defineCommand({
     };
     const print = (e: LogEntry) => {
       if (!inRange(e)) return;
-      const text = `${options.timestamps ? `${e.time} ` : ""}${options.details ? " " : ""}${e.log}`;
+      const text = `${options.timestamps ? `${fixedNanoTime(e.time)} ` : ""}${options.details ? " " : ""}${e.log}`;
       writeOut(e.stream === "stdout" ? 1 : 2, text);
     };
     // Every file at once (a consistent set), then read: a rotation meanwhile neither repeats nor reorders lines.

@@ -47,6 +47,22 @@ export function parseLogOpts(values: string[]): LogRotation | undefined {
   return maxSize === undefined ? undefined : { maxSize, maxFile: maxFile ?? 1 };
 }
 
+/**
+ * Now in RFC 3339 with nine fractional digits, as docker's json-file keeps it: the wall clock's
+ * milliseconds, the finer digits from the monotonic clock (they order lines, they are no more exact).
+ */
+export function nanoTime(): string {
+  const ms = Date.now();
+  const belowMs = Math.floor(((performance.timeOrigin + performance.now()) % 1) * 1e6);
+  return `${new Date(ms).toISOString().slice(0, -1)}${String(belowMs).padStart(6, "0")}Z`;
+}
+
+/** A stored time as docker's `logs -t` prints it (RFC3339NanoFixed: always nine digits). */
+export function fixedNanoTime(time: string): string {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(time);
+  return m ? `${m[1]}.${(m[2] ?? "").padEnd(9, "0").slice(0, 9)}Z` : time;
+}
+
 /** A line longer than this is written in pieces (docker splits at 16 KiB too). */
 const MAX_ENTRY = 16 * 1024;
 
@@ -121,7 +137,7 @@ export class LogWriter {
 
   private write(stream: LogEntry["stream"], log: string): void {
     if (this.rotation && this.size >= this.rotation.maxSize) this.rotate(this.rotation.maxFile);
-    const line = JSON.stringify({ log, stream, time: new Date().toISOString() } satisfies LogEntry) + "\n";
+    const line = JSON.stringify({ log, stream, time: nanoTime() } satisfies LogEntry) + "\n";
     this.batch += line;
     this.size += Buffer.byteLength(line);
   }

@@ -30,7 +30,7 @@ describe("detached containers", () => {
     const logs = await mydocker(["logs", "web"]);
     expect(logs.stdout).toBe("hello\n");
     expect(logs.stderr).toBe("oops\n");
-    expect((await mydocker(["logs", "-t", "web"])).stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z hello\n$/);
+    expect((await mydocker(["logs", "-t", "web"])).stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z hello\n$/);
 
     // exec: same pid, mount, net, uts, ipc namespaces as the container's PID 1, and its cgroup
     const pid = (await inspect("web")).State.Pid;

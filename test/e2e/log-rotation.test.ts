@@ -102,6 +102,7 @@ describe("logs --since/--until/--details", () => {
     await mydocker(["run", "-d", "--name", "lt1", "sh", "-c", "echo early; sleep 1.2; echo late"]);
     await waitForExit("lt1");
     const entries = readFileSync(join(TEST_ROOT, await inspect("lt1", "{{.Id}}"), "container.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(entries[1].time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/); // docker's json-file: RFC 3339 with nanoseconds
     const lateAt = Date.parse(entries[1].time);
     const between = new Date(lateAt - 600);
     expect((await mydocker(["logs", "--since", between.toISOString(), "lt1"])).stdout).toBe("late\n");
