@@ -114,7 +114,7 @@ async function importDirectory(dir: string): Promise<string> {
   }
 }
 
-/** Docker's `--change` instructions that an image config can hold: CMD, ENTRYPOINT, ENV, WORKDIR, USER. */
+/** Docker's `--change` instructions that an image config can hold: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL. */
 export function applyChanges(changes: string[], base: ImageConfig = {}): ImageConfig {
   const c: ImageConfig = { ...base };
   for (const line of changes) {
@@ -139,8 +139,18 @@ export function applyChanges(changes: string[], base: ImageConfig = {}): ImageCo
         if (!arg) throw new UsageError(`invalid --change "${line}": USER needs a value`);
         c.User = arg;
         break;
+      case "LABEL": // the same KEY=VALUE pairs as ENV
+        c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(envPairs(arg, line).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) };
+        break;
+      case "EXPOSE":
+        c.ExposedPorts = { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(exposedPorts(arg, line).map((p) => [p, {}])) };
+        break;
+      case "STOPSIGNAL":
+        if (!/^(SIG)?[A-Z0-9+-]+$/i.test(arg)) throw new UsageError(`invalid --change "${line}": STOPSIGNAL needs a signal name or number`);
+        c.StopSignal = arg;
+        break;
       default:
-        throw new UsageError(`invalid --change "${line}": ${instr.toUpperCase()} is not supported (use CMD, ENTRYPOINT, ENV, WORKDIR or USER)`);
+        throw new UsageError(`invalid --change "${line}": ${instr.toUpperCase()} is not supported (use CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE or STOPSIGNAL)`);
     }
   }
   return c;
@@ -159,6 +169,17 @@ function commandForm(arg: string, line: string): string[] {
   return ["/bin/sh", "-c", arg];
 }
 
+/** EXPOSE's ports: `80`, `80/tcp`, `53/udp`, one or more, as "PORT/PROTO". */
+function exposedPorts(arg: string, line: string): string[] {
+  const ports = arg.split(/\s+/).filter(Boolean);
+  if (!ports.length) throw new UsageError(`invalid --change "${line}": EXPOSE needs a port`);
+  return ports.map((p) => {
+    const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(p);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw new UsageError(`invalid --change "${line}": "${p}" is no PORT[/tcp|udp]`);
+    return `${Number(m[1])}/${(m[2] ?? "tcp").toLowerCase()}`;
+  });
+}
+
 function envPairs(arg: string, line: string): string[] {
   if (!arg.includes("=")) {
     const sp = arg.search(/\s/);
@@ -166,9 +187,9 @@ function envPairs(arg: string, line: string): string[] {
     return [`${arg.slice(0, sp)}=${arg.slice(sp).trim()}`];
   }
   const out: string[] = [];
-  for (const m of arg.matchAll(/([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)/g)) {
-    const v = m[2]!.startsWith('"') ? JSON.parse(m[2]!) : m[2]!;
-    out.push(`${m[1]}=${v}`);
+  const unquote = (t: string) => (t.startsWith('"') ? JSON.parse(t) : t);
+  for (const m of arg.matchAll(/("(?:[^"\\]|\\.)*"|[^\s="]+)=("(?:[^"\\]|\\.)*"|\S*)/g)) {
+    out.push(`${unquote(m[1]!)}=${unquote(m[2]!)}`);
   }
   if (out.length === 0) throw new UsageError(`invalid --change "${line}": ENV needs KEY=VALUE`);
   return out;

@@ -148,6 +148,13 @@ describe("images, volume ls, version, info, system df", () => {
     expect(lines(await ok(["images", "-f", "since=fmt-a:1", "-f", "reference=fmt-*", "--format", "{{.Repository}}"]))).toEqual(["fmt-b"]);
     expect(lines(await ok(["images", "-f", "before=fmt-b:2", "-f", "reference=fmt-*", "--format", "{{.Repository}}"]))).toEqual(["fmt-a"]);
     expect(lines(await ok(["images", "-f", "dangling=true", "-q"]))).toEqual([]);
+    // labels from import --change LABEL, as docker's import and commit take them
+    await ok(["import", "--change", 'LABEL team=a "the tier"=web', join(scratch, "tree.tar"), "fmt-lab:1"]);
+    expect(await ok(["inspect", "-f", "{{json .Config.Labels}}", "fmt-lab:1"])).toBe('{"team":"a","the tier":"web"}\n');
+    expect(lines(await ok(["images", "-f", "label=team=a", "--format", "{{.Repository}}"]))).toEqual(["fmt-lab"]);
+    expect(lines(await ok(["images", "-f", "label=the tier", "-f", "reference=fmt-*", "--format", "{{.Repository}}"]))).toEqual(["fmt-lab"]);
+    expect(lines(await ok(["images", "-f", "label=team=b", "--format", "{{.Repository}}"]))).toEqual([]);
+    await ok(["rmi", "fmt-lab:1"]);
     expect(lines(await ok(["images", "-f", "reference=fmt-a", "--format", "table {{.Repository}}\\t{{.Tag}}"]))).toEqual(["REPOSITORY   TAG", "fmt-a        1"]);
     // an image with two names: only the tags that match are listed (docker's reference filter)
     await ok(["tag", "fmt-a:1", "fmt-other:7"]);

@@ -274,7 +274,13 @@ test("--change instructions", () => {
     WorkingDir: "/srv",
     User: "nobody",
   });
-  expect(() => applyChanges(["EXPOSE 80"])).toThrow(/EXPOSE is not supported/);
+  expect(applyChanges(['LABEL a=b "c d"="e f"', "LABEL a=z", "EXPOSE 80 53/udp 8080/TCP", "STOPSIGNAL SIGINT"])).toEqual({
+    Labels: { a: "z", "c d": "e f" },
+    ExposedPorts: { "80/tcp": {}, "53/udp": {}, "8080/tcp": {} },
+    StopSignal: "SIGINT",
+  });
+  expect(() => applyChanges(["EXPOSE 0"])).toThrow(/is no PORT/);
+  expect(() => applyChanges(["ONBUILD RUN x"])).toThrow(/ONBUILD is not supported/);
   expect(() => applyChanges(["WORKDIR rel"])).toThrow(/must be absolute/);
   expect(() => applyChanges(["CMD [oops"])).toThrow(/not a JSON array/);
 });

@@ -4,7 +4,7 @@ import { applyChanges, importImage } from "../../image/import";
 import { parseArgs, expectCount } from "./args";
 
 const importArgs = {
-  change: { type: "string", alias: "c", valueHint: "INSTRUCTION...", description: "Apply CMD, ENTRYPOINT, ENV, WORKDIR or USER to the image (repeatable)" },
+  change: { type: "string", alias: "c", valueHint: "INSTRUCTION...", description: "Apply CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE or STOPSIGNAL to the image (repeatable)" },
   message: { type: "string", alias: "m", description: "Comment for the image's history" },
 } as const;
 
