@@ -47,7 +47,7 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
       // while the init's Bun starts
       beforeOrders: () => {
         step("the container's root (an overlay mount, for an image or the default rootfs)", () => prepareRootfs(state));
-        network = step("network: an address and ports from the store, /etc/hosts, hostname, resolv.conf", () => prepareNetwork(state));
+        network = step("network: its /etc/hostname, hosts, resolv.conf (on a bridge its address follows the orders)", () => prepareNetwork(state));
       },
       // on a bridge: its veth pair and address, while the init makes the root
       ...(usesBridge(state) ? { afterOrders: (pid: number) => network?.wire?.(pid) } : {}),

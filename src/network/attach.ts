@@ -76,6 +76,25 @@ export function prepareNetwork(state: ContainerState): NetworkPlan {
     const notice = withNetworks((f) => defaultNetworkNotice(f));
     if (notice) log().info(notice); // `info` says it too (IPv4 Forwarding)
   }
+  // Before the orders only the three files the init bind-mounts, its address not yet in /etc/hosts:
+  // the address, ports and veth pair come after the orders, while the init makes the root (it
+  // waits for them before its command). The files are then rewritten in place: the init's bind
+  // mounts hold their inodes.
+  writeEtcFiles(state.id, hostname, req, []);
+  const plan: NetworkPlan = {
+    newNamespace: true,
+    wire: (pid) => {
+      const { attachment, ports } = step("network: an address and ports from the store, /etc/hosts in place", () => connect(state, net));
+      plan.record = { ...net, attachments: [attachment], ports };
+      wire(pid, [attachment], true);
+    },
+  };
+  return plan;
+}
+
+/** Its address (IPAM) and published ports on its network, in the store then in the nftables table. */
+function connect(state: ContainerState, net: ContainerNetwork): { attachment: Attachment; ports: ContainerNetwork["ports"] } {
+  const { request: req, hostname } = net;
   const { attachment, ports, reclaimed, generation } = withNetworks((f) => {
     const reclaimed = reclaim(f);
     const n = findNetwork(f, req.network!);
@@ -83,7 +102,7 @@ export function prepareNetwork(state: ContainerState): NetworkPlan {
     ensureBridge(f, n);
     const attachment = allocate(n, state, req, 0);
     const ports = allocatePorts(f, state.id, req, attachment.ip);
-    step("write its /etc/hostname, hosts, resolv.conf", () => writeEtcFiles(state.id, hostname, req, [{ ip: attachment.ip, names: n.isDefault ? [] : [state.name, ...req.aliases] }], attachment.gateway));
+    writeEtcFiles(state.id, hostname, req, [{ ip: attachment.ip, names: n.isDefault ? [] : [state.name, ...req.aliases] }], attachment.gateway);
     refreshPeers(f, [n.name]);
     return { attachment, ports, reclaimed, generation: f.tableGeneration };
   });
@@ -99,7 +118,7 @@ export function prepareNetwork(state: ContainerState): NetworkPlan {
       }),
     );
   }
-  return { newNamespace: true, wire: (pid) => wire(pid, [attachment], true), record: { ...net, attachments: [attachment], ports } };
+  return { attachment, ports };
 }
 
 /**
