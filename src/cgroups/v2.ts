@@ -22,7 +22,8 @@ import {
 } from "./index.ts";
 
 export const HOST_LEAF = "mydocker-host";
-const WANTED = ["cpuset", "cpu", "memory", "pids"];
+// io for its counters only (io.stat: `stats`' block I/O), where the parent offers it
+const WANTED = ["cpuset", "cpu", "io", "memory", "pids"];
 
 const words = (text: string | null) => (text === null ? null : new Set(text.split(/\s+/).filter(Boolean)));
 

@@ -133,7 +133,7 @@ test("own cgroup is the root: the root's files and processes are never touched",
   expect(read("/cgroup.subtree_control")).toBe("cpuset cpu io memory pids\n");
   expect(read("/cgroup.procs")).toBe("1\n");
   expect(existsSync(join(root, "mydocker-host"))).toBe(false);
-  expect(read("/mydocker/cgroup.subtree_control")).toBe("+cpuset +cpu +memory +pids");
+  expect(read("/mydocker/cgroup.subtree_control")).toBe("+cpuset +cpu +io +memory +pids");
   expect(read("/mydocker/c4/cpuset.cpus")).toBe("0-1");
   expect(read("/mydocker/c4/cpuset.mems")).toBe("0");
   cg.destroy();
@@ -145,7 +145,7 @@ test("own cgroup is the root and nothing enabled its controllers (no systemd): e
   writeFileSync(join(root, "cgroup.subtree_control"), "\n");
   const cg = openCgroup({ id: "c4b", root, selfCgroup: "0::/\n" });
   cg.create({ memory: { limit: 1 << 20 }, pids: { limit: 5 } });
-  expect(read("/cgroup.subtree_control")).toBe("+cpuset +cpu +memory +pids");
+  expect(read("/cgroup.subtree_control")).toBe("+cpuset +cpu +io +memory +pids");
   expect(read("/cgroup.procs")).toBe("1\n"); // the root is exempt from no-internal-processes
   expect(existsSync(join(root, "mydocker-host"))).toBe(false);
   expect(read("/mydocker/c4b/memory.max")).toBe("1048576");
@@ -166,8 +166,8 @@ test("--cgroup-parent: leaf = parent/id, every non-root ancestor enabled, cpu.ma
   const cg = openCgroup({ id: "c5", parent: "/mygroup/sub", root, selfCgroup: `0::${SESSION}\n` });
   expect(cg.path).toBe("/mygroup/sub/c5");
   cg.create({ cpu: { quota: 25000 } });
-  expect(read("/mygroup/cgroup.subtree_control")).toBe("+cpuset +cpu +memory +pids");
-  expect(read("/mygroup/sub/cgroup.subtree_control")).toBe("+cpuset +cpu +memory +pids");
+  expect(read("/mygroup/cgroup.subtree_control")).toBe("+cpuset +cpu +io +memory +pids");
+  expect(read("/mygroup/sub/cgroup.subtree_control")).toBe("+cpuset +cpu +io +memory +pids");
   expect(read("/mygroup/sub/c5/cpu.max")).toBe("25000"); // a lone number only sets $MAX
   expect(read(`${SESSION}/cgroup.subtree_control`)).toBe("\n"); // own cgroup untouched
   expect(read("/cgroup.subtree_control")).toBe("cpuset cpu io memory pids\n");
