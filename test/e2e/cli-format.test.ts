@@ -199,6 +199,15 @@ describe("images, volume ls, version, info, system df", () => {
       expect(await df()).toBe("Images 2 0 3B 3B (100%)");
       expect((await mydocker(["create", "--name", "df-user", "--network", "none", "df-a:1", "/f"], { env })).code).toBe(0);
       expect(await df()).toBe("Images 2 1 3B 0B (0%)");
+      // -v: docker's four sections; the shared layer is each image's SHARED SIZE
+      const v = (await mydocker(["system", "df", "-v"], { env })).stdout.split("\n");
+      expect(v.filter((l) => l.endsWith("space usage:") || l.startsWith("Build cache"))).toEqual(["Images space usage:", "Containers space usage:", "Local Volumes space usage:", "Build cache usage: 0B"]);
+      expect(v[2]!.split(/ {2,}/)).toEqual(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"]);
+      const rows = v.filter((l) => l.startsWith("df-")).map((l) => l.split(/ {2,}/));
+      expect(rows.map((r) => [r[0], r[1], r[4], r[5], r[6], r[7]]).sort()).toEqual([["df-a", "1", "3B", "3B", "0B", "1"], ["df-b", "1", "3B", "3B", "0B", "0"]]);
+      const user = v.find((l) => l.endsWith(" df-user"))!.split(/ {2,}/);
+      expect([user[1], user[2], user[3], user[6]]).toEqual(["df-a:1", '"/f"', "0", "Created"]);
+      expect((await mydocker(["system", "df", "-v", "--format", "json"], { env })).code).toBe(125);
     } finally {
       await mydocker(["rm", "-f", "df-user"], { env });
       rmSync(data, { recursive: true, force: true });
