@@ -5,6 +5,7 @@
 // Emitting never fails the command that emits: any error (a full disk, a read-only root) drops the
 // event. One open(O_APPEND) + fstat + write(2) + close: well under 0.2 ms. An O_APPEND write of one
 // short line lands whole, so concurrent emitters never interleave within a line (write(2)).
+import { wallClockParts } from "./clock";
 import { closeSync, fstatSync, openSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { runtimeRoot } from "./paths";
@@ -38,9 +39,8 @@ export const rotatedEventsPath = () => `${eventsPath()}.1`;
 
 /** Nanoseconds since the epoch as decimal digits (too large for a double to keep exactly). */
 function nowNanos(): string {
-  const ms = Date.now();
-  const sub = Math.floor((performance.now() % 1) * 1e6); // sub-millisecond part: ordering only
-  return `${ms}${String(sub).padStart(6, "0")}`;
+  const { ms, belowMs } = wallClockParts();
+  return `${ms}${String(belowMs).padStart(6, "0")}`;
 }
 
 /** The JSON line of an event (exported for the tests). */

@@ -17,6 +17,8 @@ import {
 // too: without rules the container inherits its parent's list. blkio is joined for its counters
 // (`stats`' block I/O: blkio.throttle.io_service_bytes), as docker does, with no limits written.
 const CONTROLLERS = ["memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices", "blkio"];
+/** joined where we may: a hierarchy of these alone that refuses our mkdir is left out, not an error */
+const OPTIONAL = new Set(["blkio"]);
 
 interface Hierarchy {
   controllers: string[]; // the ones we use that live in this hierarchy (e.g. cpu + cpuacct when co-mounted)
@@ -46,7 +48,7 @@ export function parseCgroupMounts(mountinfo: string): Map<string, { mount: strin
 export class CgroupV1 implements Cgroup {
   readonly version = 1 as const;
   readonly path: string;
-  private readonly hiers: Hierarchy[] = [];
+  private hiers: Hierarchy[] = [];
   private readonly defaultPlacement: boolean;
   private created: [Hierarchy, string][] = []; // dirs create() made, in creation order
 
@@ -87,16 +89,25 @@ export class CgroupV1 implements Cgroup {
     }
     const deviceLines = res.devices?.map((r) => [r.allow ? "devices.allow" : "devices.deny", v1Line(normalizeRule(r))] as const);
     try {
-      for (const h of this.hiers) {
+      for (const h of [...this.hiers]) {
         // mkdir -p, skipping the hierarchy root (we never write to its files). Another container's
         // teardown may remove the shared `mydocker` dir between two of our mkdirs: start again.
-        retryIfParentVanished(() => {
-          for (const p of [...ancestorsBelow("/", h.leaf).slice(1), h.leaf]) {
-            const made = cgMkdir(this.dir(h, p));
-            if (made) this.created.push([h, p]);
-            if (h.controllers.includes("cpuset")) this.initCpuset(h, p, made, p === h.leaf ? res.cpu : undefined);
+        const mkdirs = () =>
+          retryIfParentVanished(() => {
+            for (const p of [...ancestorsBelow("/", h.leaf).slice(1), h.leaf]) {
+              const made = cgMkdir(this.dir(h, p));
+              if (made) this.created.push([h, p]);
+              if (h.controllers.includes("cpuset")) this.initCpuset(h, p, made, p === h.leaf ? res.cpu : undefined);
+            }
+          });
+        if (!h.controllers.every((c) => OPTIONAL.has(c))) mkdirs();
+        else {
+          try {
+            mkdirs();
+          } catch {
+            this.hiers = this.hiers.filter((x) => x !== h); // counters only: the container goes without
           }
-        });
+        }
       }
       this.update({ memory: res.memory, cpu: res.cpu && { ...res.cpu, cpus: undefined, mems: undefined }, pids: res.pids });
       if (deviceLines) this.writeDeviceRules(this.dir(this.hier("devices")!), deviceLines);

@@ -24,6 +24,8 @@ import {
 export const HOST_LEAF = "mydocker-host";
 // io for its counters only (io.stat: `stats`' block I/O), where the parent offers it
 const WANTED = ["cpuset", "cpu", "io", "memory", "pids"];
+/** enabled where the kernel lets us; a refusal is not an error */
+const OPTIONAL = new Set(["io"]);
 
 const words = (text: string | null) => (text === null ? null : new Set(text.split(/\s+/).filter(Boolean)));
 
@@ -65,8 +67,16 @@ export class CgroupV2 implements Cgroup {
           const ctl = words(cgRead(`${this.dir(p)}/cgroup.controllers`)) ?? avail;
           const have = words(cgRead(`${this.dir(p)}/cgroup.subtree_control`)) ?? new Set<string>();
           const missing = WANTED.filter((c) => ctl.has(c) && !have.has(c));
-          if (missing.length) this.enable(p, missing);
-          avail = new Set([...have, ...missing]);
+          const needed = missing.filter((c) => !OPTIONAL.has(c));
+          let enabled = missing;
+          try {
+            if (missing.length) this.enable(p, missing); // one write, as a rule
+          } catch (err) {
+            if (needed.length === missing.length) throw err;
+            if (needed.length) this.enable(p, needed); // without io (counters only): a refusal of it is no error
+            enabled = needed;
+          }
+          avail = new Set([...have, ...enabled]);
         }
         for (const c of requestedControllers(res)) {
           if (!avail.has(c)) throw new Error(`cgroup v2: the ${c} controller is not available in ${posix.dirname(this.path)}`);

@@ -45,7 +45,8 @@ export const commit = defineCommand({
     if (freeze) cgroup.setFrozen(true);
     try {
       const id = await imageModules().fs.commitContainer(s.id, image, positionals[1], `mydocker commit ${s.name}`);
-      (require("../events") as typeof import("../events")).emit("container", "commit", { id: s.id, attributes: { image: s.image, name: s.name, imageID: id } });
+      const events = require("../events") as typeof import("../events");
+      events.emit("container", "commit", events.containerActor(s, { imageID: id }));
       console.log(id);
     } finally {
       if (freeze) cgroup.setFrozen(false);

@@ -14,7 +14,7 @@ import { defineCommand } from "citty";
 import { FlagError, UsageError } from "../cli/argv";
 import { findLive } from "../state/live";
 import type { ContainerState } from "../state/store";
-import { components, openRoot, realPathInRoot, resolveInRoot, RootedUnpacker, statInRoot, tarOfEntry } from "../containers/copy-tar";
+import { components, followLinksInRoot, openRoot, resolveInRoot, RootedUnpacker, statInRoot, tarOfEntry } from "../containers/copy-tar";
 import { TarParser } from "../image/tar";
 import { parseCommand } from "./args";
 
@@ -143,14 +143,15 @@ async function copyIn(rootFd: number, src: string, destPath: string, opts: CopyO
 }
 
 /** Where the copy lands: the directory to unpack into and the top entry's name (none: contents only). */
-function placement(rootFd: number, dest: string, trailingSlash: boolean, srcIsDir: boolean, contentsOnly: boolean, srcBase: string) {
-  const st = statInRoot(rootFd, dest, true);
-  if (st?.isDirectory()) return { dir: dest, top: srcIsDir && contentsOnly ? undefined : srcBase };
+function placement(rootFd: number, given: string, trailingSlash: boolean, srcIsDir: boolean, contentsOnly: boolean, srcBase: string) {
+  const st = statInRoot(rootFd, given, true);
+  if (st?.isDirectory()) return { dir: given, top: srcIsDir && contentsOnly ? undefined : srcBase };
+  // a symlink there is followed inside the root, as docker does, even when it dangles: its
+  // target is written, never the link
+  const dest = followLinksInRoot(rootFd, given);
   if (st) {
-    if (srcIsDir) throw new UsageError(`cannot copy a directory to a file: ${dest}`);
-    // a symlink to a file is followed, as docker does: its target is overwritten, never the link
-    const target = statInRoot(rootFd, dest, false)?.isSymbolicLink() ? realPathInRoot(rootFd, dest) : dest;
-    return { dir: posix.dirname(target), top: posix.basename(target) };
+    if (srcIsDir) throw new UsageError(`cannot copy a directory to a file: ${given}`);
+    return { dir: posix.dirname(dest), top: posix.basename(dest) };
   }
   if (trailingSlash && !srcIsDir) throw new UsageError(`destination directory ${dest} does not exist`);
   const parent = statInRoot(rootFd, posix.dirname(dest), true);

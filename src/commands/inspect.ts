@@ -93,6 +93,7 @@ export const rename = defineCommand({
   async run({ rawArgs }) {
     const { positionals } = parseCommand("rename", rawArgs, {}, 2, "CONTAINER NEW_NAME");
     renameContainer(findLive(positionals[0]!).id, positionals[1]!);
-    (require("../events") as typeof import("../events")).emit("container", "rename", { id: findLive(positionals[1]!).id, attributes: { name: positionals[1]!, oldName: positionals[0]! } });
+    const events = require("../events") as typeof import("../events");
+    events.emit("container", "rename", events.containerActor(findLive(positionals[1]!), { oldName: positionals[0]! }));
   },
 });

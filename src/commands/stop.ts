@@ -145,11 +145,13 @@ export const kill = defineCommand({
     const signal = parseSignal((options.signal as string | undefined) ?? "KILL");
     for (const ref of positionals) {
       let s = findLive(ref);
-      const restarting = isRestarting(s);
-      if (!isUp(s) && !restarting && !startingUnderMonitor(s)) throw new UsageError(`container ${ref} is not running`);
+      // in its restart loop: between two runs, or in a run its live monitor will follow with another
+      // (a short-lived command may end between our reads: that is still the loop)
+      const inLoop = isRestarting(s) || (s.restartPolicy !== undefined && !s.stoppedByUser && s.monitorPid !== undefined && monitorAlive(s));
+      if (!isUp(s) && !inLoop && !startingUnderMonitor(s)) throw new UsageError(`container ${ref} is not running`);
       const now = cancelsRestart(s, signal) ? await cancelRestarts(s) : startingUnderMonitor(s) ? await startedOrEnded(s) : s;
       // docker: a restarting container counts as running; the policy's end is all a kill does to it
-      if (restarting && (!now || !isUp(now))) {
+      if (inLoop && (!now || !isUp(now))) {
         console.log(ref);
         continue;
       }

@@ -70,9 +70,11 @@ function verboseReport(): string {
   const holders = new Map<string, number>();
   for (const i of images) for (const l of new Set(i.layers)) holders.set(l, (holders.get(l) ?? 0) + 1);
   const imageRows = images.flatMap((i) => {
-    const shared = [...new Set(i.layers)].filter((l) => holders.get(l)! > 1).reduce((a, l) => a + layerSize(l), 0);
+    const layers = [...new Set(i.layers)]; // a layer twice in one image (an empty one) is stored once
+    const size = layers.reduce((a, l) => a + layerSize(l), 0);
+    const shared = layers.filter((l) => holders.get(l)! > 1).reduce((a, l) => a + layerSize(l), 0);
     const cells = (repo: string, tag: string) => [
-      repo, tag, i.id.replace(/^sha256:/, "").slice(0, 12), ago(i.created, now), humanSize(i.size), humanSize(shared), humanSize(i.size - shared),
+      repo, tag, i.id.replace(/^sha256:/, "").slice(0, 12), ago(i.created, now), humanSize(size), humanSize(shared), humanSize(size - shared),
       String(containers.filter((c) => c.imageId === i.id).length),
     ];
     if (!i.repoTags.length) return [cells("<none>", "<none>")];

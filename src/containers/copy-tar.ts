@@ -53,12 +53,34 @@ export function realPathInRoot(rootFd: number, path: string): string {
   try {
     const root = readlinkSync(`/proc/self/fd/${rootFd}`);
     const real = readlinkSync(`/proc/self/fd/${fd}`);
+    if (real.endsWith(" (deleted)")) throw new Error(`${path}: removed while it was being resolved`);
     if (real === root) return "/";
     if (!real.startsWith(root === "/" ? "/" : `${root}/`)) throw new Error(`${path}: resolved outside the container's root`);
     return root === "/" ? real : real.slice(root.length);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Where a write to `path` inside the root lands when its last component is a symlink, followed as
+ * the kernel would inside the root, also when it dangles (docker's cp writes at the link's
+ * target): each link's text taken relative to the real directory that holds it.
+ */
+export function followLinksInRoot(rootFd: number, path: string): string {
+  let at = posix.resolve("/", path);
+  for (let hops = 0; hops < 40; hops++) {
+    if (at === "/" || !statInRoot(rootFd, at, false)?.isSymbolicLink()) return at;
+    const dir = realPathInRoot(rootFd, posix.dirname(at));
+    const dirFd = resolveInRoot(rootFd, dir, true);
+    try {
+      // the link's text, read through the directory's fd: the name is looked up in that directory only
+      at = posix.resolve(dir, readlinkSync(`/proc/self/fd/${dirFd}/${posix.basename(at)}`));
+    } finally {
+      closeSync(dirFd);
+    }
+  }
+  throw new Error(`${path}: too many levels of symbolic links`);
 }
 
 /** fstat of an fd, or undefined when `open` fails because nothing is there. */

@@ -3,6 +3,7 @@
 // With --log-opt max-size (json-file semantics) the file is rotated once it has reached max-size:
 // container.log -> container.log.1 -> ... -> container.log.<max-file - 1>, the oldest dropped.
 // A file may pass max-size by the one entry that crossed it (docker's writer checks before a write).
+import { wallClockParts } from "../clock";
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { FlagError } from "../errors";
 import { parseBytes } from "../units";
@@ -47,13 +48,9 @@ export function parseLogOpts(values: string[]): LogRotation | undefined {
   return maxSize === undefined ? undefined : { maxSize, maxFile: maxFile ?? 1 };
 }
 
-/**
- * Now in RFC 3339 with nine fractional digits, as docker's json-file keeps it: the wall clock's
- * milliseconds, the finer digits from the monotonic clock (they order lines, they are no more exact).
- */
+/** Now in RFC 3339 with nine fractional digits, as docker's json-file keeps it (src/clock.ts). */
 export function nanoTime(): string {
-  const ms = Date.now();
-  const belowMs = Math.floor(((performance.timeOrigin + performance.now()) % 1) * 1e6);
+  const { ms, belowMs } = wallClockParts();
   return `${new Date(ms).toISOString().slice(0, -1)}${String(belowMs).padStart(6, "0")}Z`;
 }
 

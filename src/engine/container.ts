@@ -15,7 +15,7 @@ import { dataRoot } from "../paths";
 import type { LinuxSeccomp, Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
 import { addEvents, mark, now, step, tracing } from "../trace";
-import { StartError } from "../errors";
+import { StartError, UsageError } from "../errors";
 export { StartError };
 
 export type StdioPlan = ["inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe"];
@@ -36,18 +36,19 @@ export interface StartOptions {
   pidNamespace?: string;
   /** called with the pty master before the command may run (see awaitInit) */
   onTerminal?: (master: number) => void;
-  /** the init is born in a new network namespace, which `beforeOrders` connects (else it makes its own) */
+  /** the init is born in a new network namespace, which `afterOrders` connects (else it makes its own) */
   newNetworkNamespace?: boolean;
   /**
    * Called with the init's pid right after the spawn, while its Bun starts and before it gets
-   * its orders: the caller's own preparation (its root's overlay, its network: src/containers/
+   * its orders: the caller's own preparation (its root's overlay, its /etc files: src/containers/
    * supervise.ts). A throw ends the start like any failed step.
    */
   beforeOrders?: (pid: number) => void;
   /**
    * Called with the init's pid right after its orders are sent, while it makes the root: the
-   * caller connects its network namespace (the init waits for that, `networkLater`, before its
-   * terminal and command). A throw ends the start like any failed step.
+   * caller connects its network namespace: address, ports, veth pair (the init waits for that,
+   * `networkLater`, before its terminal and command). A throw ends the start like any failed step;
+   * a UsageError (a port or address taken) is reported at once, as the user's answer.
    */
   afterOrders?: (pid: number) => void;
   /** an init spawned ahead (spawnInitEarly): used instead of a new one when it was spawned alike */
@@ -87,8 +88,8 @@ export interface ContainerExit {
 /**
  * Spawns the init into a new PID namespace and, while its Bun starts (a few ms in which it only
  * waits for its orders), makes the rest: the cgroup (on v2 first: the init is born in it), the
- * seccomp filter, the caller's own preparation (`beforeOrders`: its root, its network); then sends
- * the orders and returns once the init has exec'd the command (fd 3 closes on execve). Throws
+ * seccomp filter, the caller's own preparation (`beforeOrders`: its root, its /etc files); then sends
+ * the orders (then `afterOrders`: its network) and returns once the init has exec'd the command (fd 3 closes on execve). Throws
  * StartError, leaving nothing behind, when any step fails.
  */
 export function startContainer(opts: StartOptions): StartedContainer {
@@ -224,6 +225,9 @@ function launchInit(
       try {
         afterOrders(init.pid); // while the init makes the root
       } catch (e) {
+        // A request that cannot be met (a port or address taken, a network removed meanwhile)
+        // is the user's answer, whatever the init does: at once, without waiting for it.
+        if (e instanceof UsageError) throw e;
         // An init that died meanwhile took its namespace with it: its own report comes first.
         // (Its main thread may drop its namespaces before the last of its threads closes the
         // shared fd table, so fd 3 may need a moment to read as closed: our own failures wait.)

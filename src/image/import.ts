@@ -3,6 +3,7 @@
 // same settings again keeps the existing image (make rootfs runs it every time).
 import { statSync } from "node:fs";
 import { UsageError } from "../errors";
+import { signalName } from "../cli/container-flags";
 import { hasLayer, importLayer, DigestMismatch } from "./layers";
 import { withGcLock } from "./layout";
 import { Progress } from "./progress";
@@ -129,7 +130,7 @@ export function applyChanges(changes: string[], base: ImageConfig = {}): ImageCo
         c.Entrypoint = commandForm(arg, line);
         break;
       case "ENV":
-        c.Env = mergeEnv(c.Env ?? [], envPairs(arg, line));
+        c.Env = mergeEnv(c.Env ?? [], keyValuePairs(arg, line, "ENV").map(([k, v]) => `${k}=${v}`));
         break;
       case "WORKDIR":
         if (!arg.startsWith("/")) throw new UsageError(`invalid --change "${line}": WORKDIR must be absolute`);
@@ -139,14 +140,18 @@ export function applyChanges(changes: string[], base: ImageConfig = {}): ImageCo
         if (!arg) throw new UsageError(`invalid --change "${line}": USER needs a value`);
         c.User = arg;
         break;
-      case "LABEL": // the same KEY=VALUE pairs as ENV
-        c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(envPairs(arg, line).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])) };
+      case "LABEL":
+        c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(keyValuePairs(arg, line, "LABEL")) };
         break;
       case "EXPOSE":
         c.ExposedPorts = { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(exposedPorts(arg, line).map((p) => [p, {}])) };
         break;
       case "STOPSIGNAL":
-        if (!/^(SIG)?[A-Z0-9+-]+$/i.test(arg)) throw new UsageError(`invalid --change "${line}": STOPSIGNAL needs a signal name or number`);
+        try {
+          signalName(arg, "STOPSIGNAL");
+        } catch (e) {
+          throw new UsageError(`invalid --change "${line}": ${(e as Error).message.replace(/^invalid STOPSIGNAL "[^"]*": /, "")}`);
+        }
         c.StopSignal = arg;
         break;
       default:
@@ -169,29 +174,40 @@ function commandForm(arg: string, line: string): string[] {
   return ["/bin/sh", "-c", arg];
 }
 
-/** EXPOSE's ports: `80`, `80/tcp`, `53/udp`, one or more, as "PORT/PROTO". */
+/** EXPOSE's ports: `80`, `80/tcp`, `53/udp`, `8000-8010`, one or more, as "PORT/PROTO" each (docker expands ranges). */
 function exposedPorts(arg: string, line: string): string[] {
-  const ports = arg.split(/\s+/).filter(Boolean);
-  if (!ports.length) throw new UsageError(`invalid --change "${line}": EXPOSE needs a port`);
-  return ports.map((p) => {
-    const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(p);
-    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw new UsageError(`invalid --change "${line}": "${p}" is no PORT[/tcp|udp]`);
-    return `${Number(m[1])}/${(m[2] ?? "tcp").toLowerCase()}`;
+  const words = arg.split(/\s+/).filter(Boolean);
+  if (!words.length) throw new UsageError(`invalid --change "${line}": EXPOSE needs a port`);
+  return words.flatMap((w) => {
+    const m = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/i.exec(w);
+    const [lo, hi] = [Number(m?.[1]), Number(m?.[2] ?? m?.[1])];
+    if (!m || lo < 1 || hi > 65535 || hi < lo) throw new UsageError(`invalid --change "${line}": "${w}" is no PORT[-PORT][/tcp|udp|sctp]`);
+    const proto = (m[3] ?? "tcp").toLowerCase();
+    return Array.from({ length: hi - lo + 1 }, (_, i) => `${lo + i}/${proto}`);
   });
 }
 
-function envPairs(arg: string, line: string): string[] {
-  if (!arg.includes("=")) {
+/**
+ * ENV's and LABEL's `KEY=VALUE ...` (each side bare or in double quotes, where a backslash escapes
+ * the next character), and ENV's old `KEY VALUE`. Every word must be a pair: nothing is dropped.
+ */
+function keyValuePairs(arg: string, line: string, instr: "ENV" | "LABEL"): [string, string][] {
+  const bad = (why: string) => new UsageError(`invalid --change "${line}": ${why}`);
+  if (instr === "ENV" && /^[^\s="]+\s/.test(arg) && !/^[^\s="]+=/.test(arg)) {
     const sp = arg.search(/\s/);
-    if (sp < 0) throw new UsageError(`invalid --change "${line}": ENV needs KEY=VALUE or KEY VALUE`);
-    return [`${arg.slice(0, sp)}=${arg.slice(sp).trim()}`];
+    return [[arg.slice(0, sp), arg.slice(sp).trim()]];
   }
-  const out: string[] = [];
-  const unquote = (t: string) => (t.startsWith('"') ? JSON.parse(t) : t);
-  for (const m of arg.matchAll(/("(?:[^"\\]|\\.)*"|[^\s="]+)=("(?:[^"\\]|\\.)*"|\S*)/g)) {
-    out.push(`${unquote(m[1]!)}=${unquote(m[2]!)}`);
+  const token = String.raw`("(?:[^"\\]|\\.)*"|[^\s="]+)`;
+  const pair = new RegExp(String.raw`\s*${token}=("(?:[^"\\]|\\.)*"|[^\s"]*)\s*`, "y");
+  const unquote = (t: string) => (t.startsWith('"') ? t.slice(1, -1).replace(/\\(.)/g, "$1") : t);
+  const out: [string, string][] = [];
+  while (pair.lastIndex < arg.length) {
+    const at = pair.lastIndex;
+    const m = pair.exec(arg);
+    if (!m) throw bad(`${instr} takes KEY=VALUE pairs; cannot read "${arg.slice(at).trim()}"`);
+    out.push([unquote(m[1]!), unquote(m[2]!)]);
   }
-  if (out.length === 0) throw new UsageError(`invalid --change "${line}": ENV needs KEY=VALUE`);
+  if (!out.length) throw bad(`${instr} needs KEY=VALUE`);
   return out;
 }
 

@@ -1,11 +1,13 @@
 // A container's place on its networks, at each start and at its end:
 //
-//   prepareNetwork  (before the init is spawned) an address on the network and host ports from the
-//                   store, its /etc files, its rules when it publishes ports; recorded in its state
-//   wire            (right after the spawn, while the init's Bun starts) the veth pair: the host
-//                   end on the bridge, the container end made inside the init's new network
-//                   namespace as eth0, then its address, link state and default route set from a
-//                   netlink socket made in that namespace
+//   prepareNetwork  (while the init's Bun starts, before its orders) its three /etc files, which
+//                   the init bind-mounts; on a bridge without its address yet
+//   plan.wire       (right after the orders, while the init makes its root) an address on the
+//                   network and host ports from the store, /etc/hosts rewritten in place, the
+//                   rules when it publishes ports (recorded in its state with its start); then the
+//                   veth pair: the host end on the bridge, the container end made inside the
+//                   init's new network namespace as eth0, then its address, link state and
+//                   default route set from a netlink socket made in that namespace
 //   releaseNetwork  (at its end, also by whoever finishes an orphan) all of it given back
 //
 // Every name a container gets on the host derives from its id (veth<id:10><n>), so a teardown
@@ -49,7 +51,7 @@ export interface ContainerNetwork {
 }
 
 export interface NetworkPlan {
-  /** the init is born in a new network namespace, which `wire` connects before the orders go */
+  /** the init is born in a new network namespace, which `wire` connects after the orders went */
   newNamespace: boolean;
   wire?: (pid: number) => void;
   /** what to record in the container's state with its start (`network`) */
@@ -61,7 +63,7 @@ export const usesBridge = (state: Pick<ContainerState, "network">) => state.netw
 
 export const hostVethName = (containerId: string, n: number) => `veth${containerId.slice(0, 10)}${n}`;
 
-/** Everything up to the veth pair: see the top of this file. Undone by releaseNetwork. */
+/** The /etc files now, the rest in the plan's `wire`: see the top of this file. Undone by releaseNetwork. */
 export function prepareNetwork(state: ContainerState): NetworkPlan {
   const net = state.network;
   if (!net) return { newNamespace: false }; // a container recorded before networks existed: lo only

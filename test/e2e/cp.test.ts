@@ -155,9 +155,15 @@ describe("cp into a container", () => {
     writeFileSync(join(work, "payload"), "payload\n");
     mkdirSync(join(work, "pdir"));
     writeFileSync(join(work, "pdir", "p"), "p\n");
-    // onto a symlink to a host file: the symlink is replaced inside the container
-    expect((await mydocker(["cp", join(work, "payload"), "cpw:/etc/x"])).code).toBe(0);
-    expect((await mydocker(["exec", "cpw", "cat", "/etc/x"])).stdout).toBe("payload\n");
+    // onto a symlink to a host file: followed inside the container, where its directory does not
+    // exist: refused, and the host file untouched (checked at the end)
+    const onto = await mydocker(["cp", join(work, "payload"), "cpw:/etc/x"]);
+    expect([onto.code, onto.stderr.trim().split("\n").length]).toEqual([1, 1]);
+    expect(onto.stderr).toContain(`the parent directory of ${host}/secret does not exist`);
+    // a dangling link whose directory exists: its target is made (docker writes at the link's target)
+    expect((await mydocker(["exec", "cpw", "ln", "-s", "../data/made", "/data/dangling"])).code).toBe(0);
+    expect((await mydocker(["cp", join(work, "payload"), "cpw:/data/dangling"])).code).toBe(0);
+    expect((await mydocker(["exec", "cpw", "sh", "-c", "cat /data/made; readlink /data/dangling"])).stdout).toBe("payload\n../data/made\n");
     // onto a symlink to a file of the container (even by "..", past its root): docker follows it
     // inside the root and overwrites the target; the link stays a link
     expect((await mydocker(["exec", "cpw", "sh", "-c", "echo old > /data/t && ln -s ../../../../data/t /data/lt"])).code).toBe(0);

@@ -255,3 +255,21 @@ test.skipIf(detectCgroupVersion() !== 1)("real v1: limits read back, a process j
     cg.destroy();
   }
 });
+
+test("blkio is joined for its counters where it can be; a blkio hierarchy that refuses the mkdir is left out, not an error", () => {
+  const self = `${SELF.trimEnd()}\n7:blkio:/\n`;
+  mkdirSync(join(root, "blkio"));
+  const joined = openCgroup({ id: "b1", root, selfCgroup: self });
+  joined.create({});
+  expect(exists("blkio/mydocker/b1")).toBe(true);
+  expect(joined.selfJoinFiles()).toContain(join(root, "blkio/mydocker/b1/tasks"));
+  joined.destroy();
+  expect(exists("blkio/mydocker/b1")).toBe(false);
+
+  writeFileSync(join(root, "blkio/mydocker"), ""); // a file where our directory goes: mkdir fails (ENOTDIR)
+  const without = openCgroup({ id: "b2", root, selfCgroup: self });
+  without.create({ pids: { limit: 10 } });
+  expect(read(`pids/mydocker/b2/pids.max`)).toBe("10");
+  expect(without.selfJoinFiles()!.some((f) => f.includes("/blkio/"))).toBe(false);
+  without.destroy();
+});

@@ -280,6 +280,14 @@ test("--change instructions", () => {
     StopSignal: "SIGINT",
   });
   expect(() => applyChanges(["EXPOSE 0"])).toThrow(/is no PORT/);
+  expect(applyChanges(['LABEL "a=b"=c x="1 \\"2\\""', "EXPOSE 8000-8002/udp"])).toEqual({
+    Labels: { "a=b": "c", x: '1 "2"' },
+    ExposedPorts: { "8000/udp": {}, "8001/udp": {}, "8002/udp": {} },
+  });
+  expect(() => applyChanges(["LABEL a=b junk"])).toThrow(/LABEL takes KEY=VALUE pairs; cannot read "junk"/);
+  expect(() => applyChanges(['LABEL "a=b'])).toThrow(/LABEL takes KEY=VALUE pairs/);
+  expect(() => applyChanges(["STOPSIGNAL SIGBOGUS"])).toThrow(/STOPSIGNAL SIGBOGUS": no such signal/);
+  expect(() => applyChanges(["EXPOSE 90-80"])).toThrow(/is no PORT/);
   expect(() => applyChanges(["ONBUILD RUN x"])).toThrow(/ONBUILD is not supported/);
   expect(() => applyChanges(["WORKDIR rel"])).toThrow(/must be absolute/);
   expect(() => applyChanges(["CMD [oops"])).toThrow(/not a JSON array/);
