@@ -120,17 +120,27 @@ let tmp: string | null = null;
 const stateDirs: { tool: "runc" | "crun"; dir: string }[] = [];
 
 /** Whether the data root had its default network before this bench (the bridge row makes it). */
+const networkStore = join(process.env.MYDOCKER_DATA_ROOT || "/var/lib/mydocker", "networks.json");
+const hadNetworkStore = existsSync(networkStore);
 const hadDefaultNetwork = (() => {
   try {
-    return readFileSync(join(process.env.MYDOCKER_DATA_ROOT || "/var/lib/mydocker", "networks.json"), "utf8").includes('"isDefault": true');
+    return readFileSync(networkStore, "utf8").includes('"isDefault": true');
   } catch {
     return false;
   }
 })();
 
 function cleanup(): void {
-  // leave the host's networks as found: the default bridge goes again if the bench made it
+  // leave the host's networks as found: the default bridge goes again if the bench made it, and
+  // the store with it when the bench made that too (and nothing else is in it)
   if (!hadDefaultNetwork) spawnSync([resolve(ROOT, MYDOCKER_RAW), "network", "rm", "bridge"], { stdout: "ignore", stderr: "ignore" });
+  try {
+    if (!hadNetworkStore && JSON.parse(readFileSync(networkStore, "utf8")).networks.length === 0) {
+      for (const f of [networkStore, networkStore.replace(/\.json$/, ".lock")]) rmSync(f, { force: true });
+    }
+  } catch {
+    // no store, or one in use: left as it is
+  }
   for (const { tool, dir } of stateDirs) {
     if (!existsSync(dir)) continue;
     const ls = spawnSync([tool, "--root", dir, "list", "-q"], { stdout: "pipe", stderr: "ignore" });
