@@ -157,7 +157,11 @@ export const kill = defineCommand({
       }
       if (!now || !isUp(now)) throw new UsageError(`container ${ref} is not running`);
       s = now;
-      if (!signalProcess(s.pid, s.pidStartTime, signal)) throw new UsageError(`container ${ref} is not running`);
+      if (!signalProcess(s.pid, s.pidStartTime, signal)) {
+        if (!inLoop) throw new UsageError(`container ${ref} is not running`);
+        console.log(ref); // its run ended just now; the loop is what the kill ended
+        continue;
+      }
       emit("container", "kill", containerActor(s, { signal: signalNumber(signal) }));
       console.log(ref);
     }

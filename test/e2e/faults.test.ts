@@ -171,7 +171,10 @@ async function interrupt(argv: string[], feed: "stdin-yes" | "stdin-random" | "f
       } catch {}
     }, 1);
   }
-  await Bun.sleep(300);
+  // once its handler is in place (the kernel's SigCgt mask: a slow start, as in the emulated VM,
+  // may take longer than any fixed wait), then a moment of reading
+  await waitForSignalHandler(proc.pid, signal);
+  await Bun.sleep(100);
   expect(proc.exitCode).toBeNull(); // still reading
   const t0 = performance.now();
   proc.kill(signal);
@@ -184,6 +187,16 @@ async function interrupt(argv: string[], feed: "stdin-yes" | "stdin-random" | "f
   await writer?.exited;
   expect({ took: took < 1000, code: proc.exitCode, signal: proc.signalCode }).toEqual({ took: true, code: signal === "SIGTERM" ? 143 : 130, signal: null });
   expect(leftovers(env.MYDOCKER_DATA_ROOT!)).toEqual([]);
+}
+
+/** Waits (up to 20 s) until `pid` catches `signal`, as /proc/PID/status's SigCgt shows. */
+async function waitForSignalHandler(pid: number, signal: "SIGTERM" | "SIGINT"): Promise<void> {
+  const bit = 1n << BigInt((signal === "SIGTERM" ? 15 : 2) - 1);
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; await Bun.sleep(10)) {
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    if (caught && (BigInt(`0x${caught}`) & bit) !== 0n) return;
+  }
+  throw new Error(`pid ${pid} never caught ${signal}`);
 }
 
 describe("SIGTERM and SIGINT end a long image command within a second, leaving nothing", () => {

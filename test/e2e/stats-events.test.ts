@@ -72,9 +72,23 @@ describe("stats", () => {
   test("streams until interrupted", async () => {
     await mydocker(["run", "-d", "--name", "streamed", "sleep", "60"]);
     const p = Bun.spawn([MYDOCKER, "stats", "--format", "{{.Name}}", "streamed"], { stdout: "pipe", env: { ...testEnv(), ...env } });
-    await Bun.sleep(800);
+    // read until the second report (a slow start, as in the emulated VM, delays the first), then interrupt
+    let out = "";
+    const decoder = new TextDecoder();
+    const reader = p.stdout.getReader();
+    const deadline = Date.now() + 20_000;
+    while (out.split("\n").filter((l) => l === "streamed").length < 2 && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += decoder.decode(value, { stream: true });
+    }
     p.kill("SIGINT");
-    const out = await new Response(p.stdout).text();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += decoder.decode(value, { stream: true });
+    }
+    expect(await p.exited).toBe(130);
     expect(out.split("\n").filter((l) => l === "streamed").length).toBeGreaterThanOrEqual(2);
   });
 });
