@@ -8,6 +8,7 @@ import { FFIType, check, cstr, lastErrno, libc } from "./libc";
 
 const sym = libc({
   open: { args: [FFIType.ptr, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+  openat: { args: [FFIType.i32, FFIType.ptr, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
   read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
   write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
@@ -74,6 +75,19 @@ export function readText(path: string): string {
     const buf = Buffer.alloc(8192);
     for (let n; (n = read(fd, buf)) > 0; ) chunks.push(Buffer.from(buf.subarray(0, n)));
     return Buffer.concat(chunks).toString("utf8");
+  } finally {
+    close(fd);
+  }
+}
+
+/**
+ * Writes `data` into the existing file at `path` relative to the directory `dirfd` (openat(2)):
+ * a host file reached through an fd of the host's root after the pivot.
+ */
+export function writeTextAt(dirfd: number, path: string, data: string): void {
+  const fd = check(`open ${path}`, sym().openat(dirfd, cstr(path), O_WRONLY | O_CLOEXEC, 0));
+  try {
+    write(fd, data);
   } finally {
     close(fd);
   }

@@ -16,6 +16,9 @@ export class FlagError extends UsageError {}
 /** A value that does not parse (`--memory 10x`). */
 export class InvalidValue extends FlagError {}
 
+/** A `--format` template that does not parse or does not execute: docker's "template parsing error" (src/format/template.ts). */
+export class TemplateError extends UsageError {}
+
 /** The state store refused (a name in use, a record that cannot be written). */
 export class StateError extends Error {}
 

@@ -2,10 +2,20 @@
 import { realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
-/** The real path (mountinfo shows real paths; a root reached through a symlink must match them). */
+/**
+ * The real path (mountinfo shows real paths; a root reached through a symlink must match them).
+ * Found once per path and process: the roots are asked for dozens of times in a start, and each
+ * realpath costs an open, a readlink of /proc/self/fd and a close. A path that does not exist yet
+ * is asked again next time.
+ */
+const realPaths = new Map<string, string>();
 function real(path: string): string {
+  const known = realPaths.get(path);
+  if (known !== undefined) return known;
   try {
-    return realpathSync(path);
+    const found = realpathSync(path);
+    realPaths.set(path, found);
+    return found;
   } catch {
     return path;
   }

@@ -121,7 +121,7 @@ export function ancestorsBelow(from: string, leaf: string): string[] {
 }
 
 /** One-line error naming the operation, the file and the errno; `.code` keeps the errno. */
-function fsError(op: string, what: string, err: unknown): Error {
+export function fsError(op: string, what: string, err: unknown): Error {
   const code = errno(err) ?? String(err);
   return Object.assign(new Error(`${op} ${what}: ${code}`), { code });
 }
@@ -242,6 +242,21 @@ export function cgRmdir(dir: string): "removed" | "gone" | "busy" {
 
 /** Remove a leaf cgroup dir, killing its tasks, retrying EBUSY for up to ~2s
  *  (a SIGKILLed process stays listed until the kernel finishes tearing it down). */
+/**
+ * One rmdir(2) of a cgroup, true when it is gone. It succeeds only when nothing runs there (and no
+ * child cgroup is left), which is the usual case at a container's end: its init was PID 1 of its
+ * own PID namespace, and once that init is reaped every other process of the namespace is gone
+ * too (pid_namespaces(7)). Anything else (EBUSY, ENOENT, a fake tree's files) is for removeLeaf.
+ */
+export function removedAtOnce(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function removeLeaf(dir: string, listPids: () => number[]): void {
   const deadline = Date.now() + 2000;
   for (;;) {

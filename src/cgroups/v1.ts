@@ -3,12 +3,12 @@
  * Each controller is placed under this process's own cgroup *in that hierarchy* (the paths in
  * /proc/self/cgroup differ per controller), i.e. `<own>/mydocker/<id>`, or `<parent>/<id>`.
  */
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, writeSync } from "node:fs";
 import { posix } from "node:path";
 import { normalizeRule, v1Line } from "./device-rules.ts";
 import type { Cgroup, CgroupResources } from "./index.ts";
 import {
-  ancestorsBelow, cgAppend, cgJoin, cgMkdir, cgRead, cgRmdir, cgWrite, errno, killPids, parsePids, removeLeaf,
+  ancestorsBelow, cgAppend, cgJoin, cgMkdir, cgRead, cgRmdir, cgWrite, errno, fsError, killPids, parsePids, removeLeaf, removedAtOnce,
   requestedControllers, retryIfParentVanished,
 } from "./index.ts";
 
@@ -123,12 +123,20 @@ export class CgroupV1 implements Cgroup {
    * keeps them all; the kernel strips the newline.
    */
   private writeDeviceRules(dir: string, lines: (readonly [string, string])[]): void {
-    for (const [name, line] of [["devices.deny", "a"] as const, ...lines]) {
-      try {
-        cgAppend(`${dir}/${name}`, line);
-      } catch (err) {
-        throw Object.assign(new Error(`${(err as Error).message} (${JSON.stringify(line)})`), { code: errno(err) });
+    // each file opened once: a rule is one write(2), and docker's defaults are a dozen rules
+    const files = new Map<string, number>();
+    try {
+      for (const [name, line] of [["devices.deny", "a"] as const, ...lines]) {
+        try {
+          let fd = files.get(name);
+          if (fd === undefined) files.set(name, (fd = openSync(`${dir}/${name}`, "a")));
+          writeSync(fd, `${line}\n`);
+        } catch (err) {
+          throw Object.assign(new Error(`${fsError("write", name, err).message} (${JSON.stringify(line)})`), { code: errno(err) });
+        }
       }
+    } finally {
+      for (const fd of files.values()) closeSync(fd);
     }
   }
 
@@ -210,13 +218,15 @@ export class CgroupV1 implements Cgroup {
   }
 
   destroy(): void {
+    // Usually nothing runs there any more (see removedAtOnce): each leaf goes with one rmdir.
+    const left = this.hiers.filter((h) => !removedAtOnce(this.dir(h)));
     const procsOf = (h: Hierarchy) => () => parsePids(cgRead(`${this.dir(h)}/cgroup.procs`));
-    for (const h of this.hiers) killPids(procsOf(h)());
+    for (const h of left) killPids(procsOf(h)());
     // A frozen task only acts on SIGKILL once thawed (kernel freezer-subsystem.rst).
-    const fz = this.hier("freezer");
+    const fz = left.find((h) => h.controllers.includes("freezer"));
     const state = fz ? cgRead(`${this.dir(fz)}/freezer.state`) : null;
     if (fz && state && !state.startsWith("THAWED")) cgWrite(`${this.dir(fz)}/freezer.state`, "THAWED");
-    for (const h of this.hiers) removeLeaf(this.dir(h), procsOf(h));
+    for (const h of left) removeLeaf(this.dir(h), procsOf(h));
     // The shared `<own>/mydocker` dir goes once empty, even when another process created it;
     // other ancestors only if this object created them.
     if (this.defaultPlacement) for (const h of this.hiers) this.created.push([h, posix.dirname(h.leaf)]);

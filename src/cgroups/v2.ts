@@ -17,7 +17,7 @@ import { sharesToWeight } from "./cpu-weight.ts";
 import { deviceFilter } from "./device-filter.ts";
 import type { Cgroup, CgroupResources } from "./index.ts";
 import {
-  ancestorsBelow, cgAppend, cgJoin, cgMkdir, cgRead, cgRmdir, cgWrite, errno, parsePids, removeLeaf,
+  ancestorsBelow, cgAppend, cgJoin, cgMkdir, cgRead, cgRmdir, cgWrite, errno, parsePids, removeLeaf, removedAtOnce,
   requestedControllers, retryIfParentVanished,
 } from "./index.ts";
 
@@ -167,8 +167,10 @@ export class CgroupV2 implements Cgroup {
   destroy(): void {
     // cgroup.kill (Linux 5.14+) also catches tasks racing to fork; removeLeaf SIGKILLs per pid
     // anyway. Fatal signals reach frozen tasks in v2, so no thaw is needed.
-    if (existsSync(this.file("cgroup.kill"))) cgWrite(this.file("cgroup.kill"), "1");
-    removeLeaf(this.dir(), () => this.pids());
+    if (!removedAtOnce(this.dir())) {
+      if (existsSync(this.file("cgroup.kill"))) cgWrite(this.file("cgroup.kill"), "1");
+      removeLeaf(this.dir(), () => this.pids());
+    }
     // The shared `<own>/mydocker` goes once empty; other ancestors only if we created them.
     if (this.defaultPlacement) this.created.push(posix.dirname(this.path));
     this.removeCreated();

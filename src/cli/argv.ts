@@ -2,8 +2,7 @@
 // argument, which passes through untouched (docker's rule: options stop at IMAGE/COMMAND, so in
 // `run sh -c "ls -la"` the `-c` and `-la` belong to sh). Option names come from citty's ArgsDef.
 import type { ArgsDef } from "citty";
-import { FlagError, UsageError } from "../errors";
-import { TemplateError } from "../format/template";
+import { FlagError, TemplateError, UsageError } from "../errors";
 export { FlagError, UsageError };
 
 /** Whether `e` is a usage error in docker's sense (exit 125). */

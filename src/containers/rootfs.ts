@@ -9,8 +9,10 @@ const images = () => require("../image/store") as typeof import("../image/store"
 
 /** Mounts the container's overlay (image containers); returns the root path either way. */
 export function prepareRootfs(state: ContainerState): string {
-  if (state.imageId) return overlay().mountContainerRootfs(state.id, images().requireImage(state.imageId));
-  if (state.lowerDir) return overlay().mountContainerOverLower(state.id, state.lowerDir);
+  // (`run --rm`: the layer goes with the container, see OverlayOptions)
+  const opts = { discardable: state.autoRemove };
+  if (state.imageId) return overlay().mountContainerRootfs(state.id, images().requireImage(state.imageId), opts);
+  if (state.lowerDir) return overlay().mountContainerOverLower(state.id, state.lowerDir, opts);
   return state.rootfs;
 }
 

@@ -10,7 +10,7 @@ import type { SyscallError } from "../../ffi/errno";
 import { pollIn } from "../../ffi/poll";
 import { recvMessage } from "../../ffi/socket";
 import { detectCgroupVersion, openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
-import { decodeLines, encode, initFault, NETWORK_READY, type InitOrders } from "../init/protocol";
+import { decodeLines, encode, initFault, NETWORK_READY, type CgroupMade, type InitOrders } from "../init/protocol";
 import { dataRoot } from "../paths";
 import type { LinuxSeccomp, Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
@@ -95,12 +95,15 @@ export interface ContainerExit {
 export function startContainer(opts: StartOptions): StartedContainer {
   const cgroup = openCgroup({ id: opts.id, ...opts.cgroup });
   const makeCgroup = () => step(`cgroup v${cgroup.version}: mkdir ${cgroup.path} and write its limits`, () => cgroup.create(opts.spec.linux.resources ?? {}));
-  // v2: born in the cgroup (clone3 CLONE_INTO_CGROUP), so it must exist before the spawn
+  // v2: born in the cgroup (clone3 CLONE_INTO_CGROUP), so it must exist before the spawn. v1:
+  // made after the orders went, while the init makes the root (it joins before the cgroup's
+  // first use, see CreateOrders.cgroupLater) — unless it must join a cgroup namespace first.
   const bornInCgroup = cgroup.birthDir() !== undefined;
+  const cgroupLater = !bornInCgroup && !opts.spec.linux.namespaces.some((n) => n.type === "cgroup" && n.path);
   if (bornInCgroup) makeCgroup();
   try {
     const ordersFor = (pid: number): InitOrders => {
-      if (!bornInCgroup) makeCgroup();
+      if (!bornInCgroup && !cgroupLater) makeCgroup();
       // The init gets the compiled filter, not the profile: it only loads it (seccomp(2)).
       const { seccomp, ...linux } = opts.spec.linux;
       const filter = step("seccomp: the profile's BPF (compiled once, then read from the cache)", () => compiledSeccomp(seccomp));
@@ -110,14 +113,18 @@ export function startContainer(opts: StartOptions): StartedContainer {
         spec: { ...opts.spec, linux },
         execFifo: opts.execFifo,
         ...filter,
-        ...joinOrders(cgroup),
+        ...(cgroupLater ? { cgroupLater: true } : joinOrders(cgroup)),
         ...(opts.newNetworkNamespace ? { bornIn: ["network" as const] } : {}),
         ...(opts.afterOrders ? { networkLater: true } : {}),
         ...(tracing() ? { trace: true } : {}),
       };
     };
     const early = usableEarlyInit(opts, bornInCgroup);
-    const { init, terminal } = launchInit(opts.stdio, cgroup, ordersFor, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal, opts.newNetworkNamespace, early, opts.afterOrders);
+    const afterOrders: AfterOrders[] = [
+      ...(cgroupLater ? [{ make: makeCgroup, ready: () => encode({ joinCgroup: cgroup.selfJoinFiles() ?? [] } satisfies CgroupMade) }] : []),
+      ...(opts.afterOrders ? [{ make: opts.afterOrders, ready: () => Buffer.from([NETWORK_READY]), mayWaitForInit: true }] : []),
+    ];
+    const { init, terminal } = launchInit(opts.stdio, cgroup, ordersFor, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal, opts.newNetworkNamespace, early, afterOrders);
     return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
     teardown({ id: opts.id, rootfs: opts.spec.root.path, cgroup });
@@ -206,6 +213,18 @@ function compiledSeccomp(seccomp: LinuxSeccomp | undefined): { seccomp?: string;
 }
 
 /**
+ * What the parent makes after the orders went, while the init makes the root, each followed by
+ * what the init waits for (`ready`: a line, or one byte). `mayWaitForInit`: the step works on the
+ * init's own namespace, so an init that died meanwhile explains the failure better than the
+ * step's error.
+ */
+interface AfterOrders {
+  make: (pid: number) => void;
+  ready: () => Uint8Array;
+  mayWaitForInit?: boolean;
+}
+
+/**
  * Spawns `mydocker init` as a child in a PID namespace (new, or the one at `pidNamespace`; with
  * `newNetworkNamespace` a new network namespace too), makes its orders while it starts, sends
  * them and waits until it has exec'd the command (or, `until` "ready", has made the container
@@ -213,7 +232,7 @@ function compiledSeccomp(seccomp: LinuxSeccomp | undefined): { seccomp?: string;
  */
 function launchInit(
   stdio: StdioPlan, cgroup: Cgroup, ordersFor: (pid: number) => InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec",
-  onTerminal?: (master: number) => void, newNetworkNamespace = false, early?: StartedContainer["init"], afterOrders?: (pid: number) => void,
+  onTerminal?: (master: number) => void, newNetworkNamespace = false, early?: StartedContainer["init"], afterOrders: AfterOrders[] = [],
 ): Launched {
   const init = early ?? spawnInit(stdio, pidNamespace, newNetworkNamespace, cgroup.birthDir());
   const ordersFd = init.stdio[3] as unknown as number;
@@ -221,13 +240,13 @@ function launchInit(
     const orders = ordersFor(init.pid); // while the init's Bun starts
     setBlocking(ordersFd);
     sendOrders(ordersFd, orders);
-    if (afterOrders) {
+    for (const after of afterOrders) {
       try {
-        afterOrders(init.pid); // while the init makes the root
+        after.make(init.pid); // while the init makes the root
       } catch (e) {
         // A request that cannot be met (a port or address taken, a network removed meanwhile)
         // is the user's answer, whatever the init does: at once, without waiting for it.
-        if (e instanceof UsageError) throw e;
+        if (e instanceof UsageError || !after.mayWaitForInit) throw e;
         // An init that died meanwhile took its namespace with it: its own report comes first.
         // (Its main thread may drop its namespaces before the last of its threads closes the
         // shared fd table, so fd 3 may need a moment to read as closed: our own failures wait.)
@@ -235,7 +254,7 @@ function launchInit(
         const { failure } = awaitInit(ordersFd, until);
         throw failure ? new StartError(failure.error, failure.code) : e;
       }
-      sendBytes(ordersFd, Buffer.from([NETWORK_READY]));
+      sendBytes(ordersFd, after.ready());
     }
     const waiting = now();
     const { failure, terminal } = awaitInit(ordersFd, until, onTerminal);

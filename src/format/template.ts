@@ -7,10 +7,9 @@
 // Values are plain JS data. A field a value does not have is an error naming it (as Go's for a
 // struct), except on objects marked with goMap(): there, as Go's maps, it is "<no value>".
 // A field holding a function is a method: `{{.Label "com.example"}}` calls it with the arguments.
-import { UsageError } from "../errors";
+import { TemplateError } from "../errors";
 
-/** A template that does not parse or does not execute: docker's "template parsing error". */
-export class TemplateError extends UsageError {}
+export { TemplateError };
 
 const MAP = Symbol("goMap");
 

@@ -23,7 +23,7 @@ import { sysctlNamespace } from "../security/sysctl";
 import { parseMountOptions } from "./options";
 import { resolveUser } from "./user";
 import { OrdersReader } from "./orders-reader";
-import { encode, NETWORK_READY, ORDERS_FD, type CreateOrders, type ExecOrders, type InitOrders } from "./protocol";
+import { encode, NETWORK_READY, ORDERS_FD, type CgroupMade, type CreateOrders, type ExecOrders, type InitOrders } from "./protocol";
 import { mark, now, startTrace, step, traceEvents, tracing } from "../trace";
 
 /** Exit codes of docker run: 125 runtime error, 126 cannot execute, 127 not found. */
@@ -67,18 +67,21 @@ export function main(): never {
   }
   // The cgroup before any order is carried out (v1: the orders name each hierarchy's `tasks`
   // file; v2: we were born in it): everything the init does for the container happens inside
-  // its limits.
+  // its limits. Except with `cgroupLater` (v1), where the runtime makes the cgroup while we make
+  // the root, and we join it before the first step that it governs (joinCgroupLater).
   const join = ("exec" in orders ? orders.exec.joinCgroup : orders.joinCgroup) ?? [];
-  try {
-    for (const tasks of join) F.writeText(tasks, "0");
-  } catch (e) {
-    return fail(new InitError(`init: join the container's cgroup: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
-  }
+  const joinLater = !("exec" in orders) && orders.cgroupLater === true;
   if ("exec" in orders ? orders.exec.trace : orders.trace) {
     startTrace("init");
     mark("Bun start-up (process start to the init's first line)", performance.timeOrigin, "", firstLine);
-    mark("wait: orders on fd 3 (the runtime makes the cgroup and the root meanwhile)", firstLine, "", read);
-    if (join.length) mark(`cgroup v1: the init's thread joins by itself (write 0 to ${join.length} tasks files)`, read);
+    mark(`wait: orders on fd 3 (the runtime makes ${joinLater ? "" : "the cgroup and "}the root meanwhile)`, firstLine, "", read);
+  }
+  if (!joinLater) {
+    try {
+      joinCgroup(join);
+    } catch (e) {
+      return fail(e);
+    }
   }
   try {
     if ("exec" in orders) {
@@ -118,20 +121,63 @@ function fault(step: string): void {
   if (faultPoint === step) process.exit(137);
 }
 
+/**
+ * v1: this thread joins the container's cgroup, writing 0 into each hierarchy's `tasks` file
+ * (host paths; after the pivot reached through `hostRoot`, an fd of the host's `/`).
+ */
+function joinCgroup(tasksFiles: string[], hostRoot?: number): void {
+  if (!tasksFiles.length) return;
+  const start = now();
+  try {
+    for (const tasks of tasksFiles) {
+      if (hostRoot === undefined) F.writeText(tasks, "0");
+      else F.writeTextAt(hostRoot, tasks.replace(/^\/+/, ""), "0");
+    }
+  } catch (e) {
+    throw new InitError(`init: join the container's cgroup: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  mark(`cgroup v1: the init's thread joins by itself (write 0 to ${tasksFiles.length} tasks files)`, start);
+}
+
+/**
+ * `cgroupLater`: once the runtime says the cgroup is made (a CgroupMade line), join it and only
+ * then make the cgroup namespace, so that the container's cgroup becomes its root
+ * (cgroup_namespaces(7)). Called before the first step the cgroup governs: the cgroup
+ * filesystems, the device nodes (v1's devices controller decides on mknod(2)). Once.
+ */
+let joinedLater = false;
+function joinCgroupLater(orders: CreateOrders, hostRoot: number | undefined): void {
+  if (!orders.cgroupLater || joinedLater) return;
+  joinedLater = true;
+  const start = now();
+  const line = fd3.line();
+  if (line === "") throw new InitError("init: the runtime went away before it made the cgroup");
+  mark("wait: the runtime makes the cgroup", start);
+  joinCgroup((JSON.parse(line) as CgroupMade).joinCgroup, hostRoot);
+  if (hostRoot !== undefined) F.close(hostRoot);
+  if (namespaceFlags(orders.spec, orders.bornIn ?? []) & NAMESPACES.cgroup.flag) unshare(NAMESPACES.cgroup.flag);
+}
+
 /** The container start, step by step. */
-function startContainer({ spec, seccomp, seccompFlags, execFifo, bornIn = [], networkLater }: CreateOrders): never {
+function startContainer(orders: CreateOrders): never {
+  const { spec, seccomp, seccompFlags, execFifo, bornIn = [], networkLater, cgroupLater } = orders;
   const rootfs = spec.root.path;
   // OCI create: the FIFO `start` will open is a host path, out of reach after the pivot: hold it
   // by an O_PATH fd now, reopen it through /proc/self/fd when parked (as runc does).
   if (execFifo) parkedOn = F.open(execFifo, F.O_PATH);
+  // `cgroupLater`: the cgroup's files are host paths, joined after the pivot through this fd of
+  // the host's root (close-on-exec, closed once joined; nothing in the container can reach it:
+  // we are not dumpable).
+  const hostRoot = cgroupLater ? F.open("/", F.O_PATH) : undefined;
   const cgroupV2 = F.exists("/sys/fs/cgroup/cgroup.controllers"); // the host's view, before the pivot
   // 1. New namespaces for this thread (the PID namespace was made by the parent: a process
   //    cannot change its own, see pid_namespaces(7); so was the network namespace of a container
   //    on a bridge, which the parent connected while we started: `bornIn`). The cgroup namespace
-  //    is made now that we are in the container's cgroup, so that cgroup becomes its root.
+  //    is made once we are in the container's cgroup, so that cgroup becomes its root: now, or
+  //    with `cgroupLater` once we joined it (joinCgroupLater).
   fault("start");
   joinNamespaces(spec);
-  unshare(namespaceFlags(spec, bornIn));
+  unshare(namespaceFlags(spec, bornIn) & ~(cgroupLater ? NAMESPACES.cgroup.flag : 0));
   umask(0);
   // 2. Stop mount events from propagating to the host (mount_namespaces(7): / is often shared).
   M.mount(null, "/", null, M.MS_REC | M.MS_PRIVATE);
@@ -152,10 +198,14 @@ function startContainer({ spec, seccomp, seccompFlags, execFifo, bornIn = [], ne
   if (spec.linux.rootfsPropagation) M.mount(null, "/", null, propagationFlag(spec.linux.rootfsPropagation));
   fault("after-pivot");
   // 6. The filesystems of the container: /proc, /dev and friends, /sys, /sys/fs/cgroup, volumes.
+  //    (with `cgroupLater`, the cgroup is joined before its filesystems and the device nodes)
   for (const m of spec.mounts) {
-    if (m.type === "cgroup") mountCgroupFs(m, cgroupV2);
-    else mountOne(m, bindSources.get(m));
+    if (m.type === "cgroup") {
+      joinCgroupLater(orders, hostRoot);
+      mountCgroupFs(m, cgroupV2);
+    } else mountOne(m, bindSources.get(m));
   }
+  joinCgroupLater(orders, hostRoot);
   makeDevices(spec.linux.devices ?? DEFAULT_DEVICES);
   // (the parent has been connecting our network namespace meanwhile: what follows may use it)
   if (networkLater) awaitNetwork();
@@ -335,12 +385,20 @@ function mountOne(m: Mount, bindTree?: number): void {
  */
 function makeDevices(devices: LinuxDevice[]): void {
   const TYPES = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO } as const;
+  const dirs = new Set<string>(); // made (or found) once each
   for (const d of devices) {
-    F.mkdir(F.dirname(d.path), 0o755, true);
+    const dir = F.dirname(d.path);
+    if (!dirs.has(dir)) F.mkdir(dir, 0o755, true), dirs.add(dir);
     mknod(d.path, TYPES[d.type] | (d.fileMode ?? 0o666), d.major ?? 0, d.minor ?? 0);
     if (d.uid !== undefined || d.gid !== undefined) F.chown(d.path, d.uid ?? 0, d.gid ?? 0);
   }
-  for (const [link, target] of DEV_LINKS) if (!F.exists(link)) F.symlink(target, link);
+  for (const [link, target] of DEV_LINKS) {
+    try {
+      F.symlink(target, link);
+    } catch (e) {
+      if ((e as SyscallError).code !== "EEXIST") throw e; // a device of the config took the name
+    }
+  }
 }
 
 /**

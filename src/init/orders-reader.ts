@@ -1,7 +1,7 @@
 // The init's side of fd 3, a stream socket (unix(7)): the orders come as one JSON line, then the
-// runtime may send single bytes (the network is ready, the terminal was taken). One read(2) can
-// return the orders' line and the byte after it together: what follows the line is kept for the
-// next read.
+// runtime may send another line (the cgroup is made) and single bytes (the network is ready, the
+// terminal was taken). One read(2) can return the orders' line and what follows together: what
+// follows a line is kept for the next read.
 import * as F from "../../ffi/file";
 
 export class OrdersReader {
@@ -9,9 +9,16 @@ export class OrdersReader {
 
   constructor(private readonly fd: number) {}
 
-  /** The orders' line, newline included ("" when the runtime closed fd 3 first). */
+  /** The next line (the orders, then CgroupMade), newline included ("" when the runtime closed fd 3 first). */
   line(): string {
-    const chunks: Buffer[] = [];
+    const kept = this.unread.indexOf(0x0a);
+    if (kept >= 0) {
+      const line = this.unread.subarray(0, kept + 1).toString();
+      this.unread = this.unread.subarray(kept + 1);
+      return line;
+    }
+    const chunks: Buffer[] = [this.unread];
+    this.unread = Buffer.alloc(0);
     const buf = Buffer.alloc(64 * 1024);
     for (;;) {
       const n = F.read(this.fd, buf);

@@ -2,6 +2,8 @@
 // init (a socketpair). One JSON object a line, in this order:
 //
 //   parent -> init   orders     what to make: a new container (CreateOrders) or an exec (ExecOrders)
+//   parent -> init   cgroup     with `cgroupLater`: the cgroup is made, and the files to join it
+//   parent -> init   (one byte) with `networkLater`: the network is connected (NETWORK_READY)
 //   init -> parent   terminal   only with process.terminal; carries the pty master (SCM_RIGHTS)
 //   parent -> init   (one byte) the master is where it must be (our relay, or an engine's
 //                               console socket): the init goes on, so that whoever sizes the
@@ -38,6 +40,12 @@ export interface CreateOrders {
   /** v1: the `tasks` files the init's thread writes 0 into, first of all, to join its cgroup */
   joinCgroup?: string[];
   /**
+   * v1: the parent makes the cgroup after sending these orders, while the init makes the root;
+   * the init joins it once the next line on fd 3 (CgroupMade) names the files, before it mounts
+   * the cgroup filesystems or makes device nodes, and makes the cgroup namespace then.
+   */
+  cgroupLater?: boolean;
+  /**
    * The parent connects the init's network namespace (veth pair, address, route) after sending
    * these orders, while the init makes the root: before the terminal and the command, the init
    * waits for its one byte (NETWORK_READY) on fd 3.
@@ -47,6 +55,11 @@ export interface CreateOrders {
 
 /** The byte that tells an init with `networkLater` that its network is connected. */
 export const NETWORK_READY = 0x6e; // "n"
+/** The line that tells an init with `cgroupLater` that its cgroup is made (sent before NETWORK_READY). */
+export interface CgroupMade {
+  /** the `tasks` files to write 0 into: of the hierarchies that were made (an optional one may not be) */
+  joinCgroup: string[];
+}
 
 /** `exec`: the command, and the namespaces of the running container to join (/proc/PID/ns files). */
 export interface ExecOrders {
@@ -68,7 +81,7 @@ export type InitMessage =
   | { type: "exec"; trace?: TraceEvent[] }
   | { type: "error"; error: string; code: number; trace?: TraceEvent[] };
 
-export const encode = (m: InitMessage | InitOrders): Buffer => Buffer.from(JSON.stringify(m) + "\n");
+export const encode = (m: InitMessage | InitOrders | CgroupMade): Buffer => Buffer.from(JSON.stringify(m) + "\n");
 
 /** Splits a stream of lines into messages; a line that is not one becomes an `error`. */
 export function decodeLines(text: string): InitMessage[] {

@@ -25,6 +25,9 @@ const cases: [what: string, args: () => string[], code: number, names: RegExp][]
   ["--cpus -1", () => ["run", "--cpus", "-1", "sh"], 125, /invalid --cpus "-1"/],
   ["--cpuset-cpus 99", () => ["run", "--cpuset-cpus", "99", "sh"], 125, /CPU 99 does not exist/],
   ["--cpu-shares 1", () => ["run", "--cpu-shares", "1", "sh"], 125, /invalid --cpu-shares "1"/],
+  // the kernel's refusal (a CFS quota under 1 ms) comes while the cgroup is made, after the init
+  // has its orders (on cgroup v1) or before its spawn (v2)
+  ["a limit only the kernel refuses (--cpus 0.001)", () => ["run", "--cpus", "0.001", "sh"], 125, /write cpu\.(cfs_quota_us|max): EINVAL/],
   ["--pids-limit ten", () => ["run", "--pids-limit", "ten", "sh"], 125, /invalid --pids-limit "ten"/],
   ["a relative --workdir", () => ["run", "-w", "tmp", "sh"], 125, /invalid --workdir "tmp"/],
   ["an unknown option", () => ["run", "--bogus", "sh"], 125, /unknown flag: --bogus/],

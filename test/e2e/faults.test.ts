@@ -166,8 +166,10 @@ async function interrupt(argv: string[], feed: "stdin-yes" | "stdin-random" | "f
     const block = feed === "stdin-yes" ? Buffer.from("y\n".repeat(32 << 10)) : undefined;
     feeder = setInterval(() => {
       try {
-        stdin.write(block ?? crypto.getRandomValues(new Uint8Array(64 << 10)));
-        Promise.resolve(stdin.flush()).catch(() => {}); // EPIPE once it is gone
+        // EPIPE once it is gone, thrown here or from a write still pending (FileSink.write and
+        // flush may return a promise): never an error of the test, even after it ended
+        Promise.resolve(stdin.write(block ?? crypto.getRandomValues(new Uint8Array(64 << 10)))).catch(() => {});
+        Promise.resolve(stdin.flush()).catch(() => {});
       } catch {}
     }, 1);
   }

@@ -5,7 +5,7 @@ import { hostname, tmpdir } from "node:os";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 
 import { join } from "node:path";
-import { containerCgroupDir, expectHostUnchanged, hostSnapshot, MYDOCKER, mydocker, namespacesOf, PROJECT, ROOTFS, startContainer, testEnv, type HostSnapshot } from "./helpers";
+import { containerCgroupDir, expectHostUnchanged, hostSnapshot, MYDOCKER, mydocker, namespacesOf, PROJECT, ROOTFS, startContainer, TEST_DATA_ROOT, testEnv, type HostSnapshot } from "./helpers";
 
 let before: HostSnapshot;
 beforeEach(() => {
@@ -258,6 +258,31 @@ describe("concurrency", () => {
 test("the rootfs used is the project's rootfs/ by default", async () => {
   const r = await mydocker(["run", "cat", "/etc/passwd"]);
   expect(r.stdout).toBe(readFileSync(`${ROOTFS}/etc/passwd`, "utf8"));
+});
+
+/** The superblock options of the host's overlay mounts under the tests' data root (mountinfo's last field). */
+function overlayOptions(): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((line) => line.split(" - "))
+    .filter(([mount, fs]) => fs?.startsWith("overlay ") && mount!.split(" ")[4]!.startsWith(`${TEST_DATA_ROOT}/containers/`))
+    .map(([, fs]) => fs!.split(" ")[2]!);
+}
+
+test("--rm: the overlay is mounted volatile (no sync of the upper filesystem at its unmount); without --rm it is not", async () => {
+  for (const [flags, volatile] of [[["--rm"], true], [["--name", "kept-layer"], false]] as const) {
+    const c = startContainer(["run", "-i", ...flags, "sh", "-c", "echo up; read x"]);
+    expect(await c.line()).toBe("up");
+    const options = overlayOptions();
+    expect(options).toHaveLength(1);
+    expect(/(^|,)(fsync=)?volatile(,|$)/.test(options[0]!)).toBe(volatile); // 6.x kernels show fsync=volatile
+    expect((await c.finish()).code).toBe(0);
+    expect(overlayOptions()).toEqual([]); // unmounted at its end
+  }
+  // the kept container starts again on its existing layer (mounted anew: `read` then meets the end of its input)
+  const again = await mydocker(["start", "-a", "kept-layer"]);
+  expect([again.stdout, again.code]).toEqual(["up\n", 1]);
+  expect((await mydocker(["rm", "kept-layer"])).code).toBe(0);
 });
 
 describe("the same container three ways", () => {

@@ -1,5 +1,6 @@
-// The init's reader of fd 3 over a real socketpair: the orders' line and the byte the runtime
-// sends after it may arrive in one read (an init slow to start reads both at once).
+// The init's reader of fd 3 over a real socketpair: the orders' line and what the runtime sends
+// after it (the cgroup's line, the network byte) may arrive in one read (an init slow to start
+// reads them all at once).
 import { expect, test } from "bun:test";
 import { closeSync, writeSync } from "node:fs";
 import { socketPair } from "../../ffi/socket";
@@ -17,6 +18,35 @@ test("the orders' line and the network byte written before the init reads: the l
     closeSync(runtime);
     expect(r.byte()).toBeUndefined(); // the runtime went away
   } finally {
+    closeSync(init);
+  }
+});
+
+test("the orders, the cgroup's line and the network byte in one read: each in its turn", () => {
+  const [runtime, init] = socketPair();
+  try {
+    writeSync(runtime, Buffer.concat([Buffer.from('{"id":"x","cgroupLater":true}\n{"joinCgroup":["/t"]}\n'), Buffer.from([NETWORK_READY])]));
+    const r = new OrdersReader(init);
+    expect(r.line()).toBe('{"id":"x","cgroupLater":true}\n');
+    expect(r.line()).toBe('{"joinCgroup":["/t"]}\n');
+    expect(r.byte()).toBe(NETWORK_READY);
+    closeSync(runtime);
+    expect(r.line()).toBe(""); // the runtime went away
+  } finally {
+    closeSync(init);
+  }
+});
+
+test("the second line split across reads, after the first line came with its start", () => {
+  const [runtime, init] = socketPair();
+  try {
+    writeSync(runtime, Buffer.from('{"id":"x"}\n{"join'));
+    const r = new OrdersReader(init);
+    expect(r.line()).toBe('{"id":"x"}\n');
+    writeSync(runtime, Buffer.from('Cgroup":[]}\n'));
+    expect(r.line()).toBe('{"joinCgroup":[]}\n');
+  } finally {
+    closeSync(runtime);
     closeSync(init);
   }
 });
