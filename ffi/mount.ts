@@ -74,6 +74,7 @@ const SYS_mount_setattr = 442;
 const AT_EMPTY_PATH = 0x1000;
 const MOUNT_ATTR_RDONLY = 0x1;
 const MOUNT_ATTR_SIZE = 32; // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
+const READ_ONLY = new BigUint64Array([BigInt(MOUNT_ATTR_RDONLY), 0n, 0n, 0n]); // attr_set = RDONLY
 
 const setattr = libc({
   syscall: { args: [FFIType.i64, FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
@@ -84,9 +85,7 @@ const setattr = libc({
  * leaves its other flags (nosuid, nodev, noexec) as they are: a remount would have to repeat them.
  */
 export function makeTreeReadOnly(fd: number, what: string): void {
-  const attr = Buffer.alloc(MOUNT_ATTR_SIZE);
-  attr.writeBigUInt64LE(BigInt(MOUNT_ATTR_RDONLY), 0);
-  check(`mount_setattr ${what}`, setattr().syscall(SYS_mount_setattr, fd, cstr(""), AT_EMPTY_PATH | AT_RECURSIVE, attr, MOUNT_ATTR_SIZE));
+  check(`mount_setattr ${what}`, setattr().syscall(SYS_mount_setattr, fd, cstr(""), AT_EMPTY_PATH | AT_RECURSIVE, READ_ONLY, MOUNT_ATTR_SIZE));
 }
 
 /**
@@ -94,9 +93,7 @@ export function makeTreeReadOnly(fd: number, what: string): void {
  * and noexec as they are — a MS_REMOUNT would have to repeat them or clear them.
  */
 export function makeReadOnly(path: string): void {
-  const attr = Buffer.alloc(MOUNT_ATTR_SIZE);
-  attr.writeBigUInt64LE(BigInt(MOUNT_ATTR_RDONLY), 0);
-  check(`mount_setattr ${path}`, setattr().syscall(SYS_mount_setattr, AT_FDCWD, cstr(path), AT_RECURSIVE, attr, MOUNT_ATTR_SIZE));
+  check(`mount_setattr ${path}`, setattr().syscall(SYS_mount_setattr, AT_FDCWD, cstr(path), AT_RECURSIVE, READ_ONLY, MOUNT_ATTR_SIZE));
 }
 
 /** Attaches the detached mount held by `fd` at `target`. */

@@ -20,7 +20,7 @@ export function setLinkUp(name: string): void {
   const fd = check("socket", sym().socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   try {
     const ifr = Buffer.alloc(IFREQ_SIZE);
-    cstr(name).copy(ifr, 0, 0, 15);
+    ifr.set(cstr(name).subarray(0, 15));
     check(`ioctl SIOCGIFFLAGS ${name}`, sym().ioctl(fd, SIOCGIFFLAGS, ifr));
     ifr.writeInt16LE(ifr.readInt16LE(16) | IFF_UP, 16);
     check(`ioctl SIOCSIFFLAGS ${name}`, sym().ioctl(fd, SIOCSIFFLAGS, ifr));

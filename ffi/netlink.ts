@@ -62,11 +62,11 @@ const RTMSG_LEN = 12;
 const align4 = (n: number) => (n + 3) & ~3;
 
 /** One rtattr: u16 length, u16 type, the payload, padding to 4 bytes. */
-function attr(type: number, payload: Buffer): Buffer {
+function attr(type: number, payload: Uint8Array): Buffer {
   const out = Buffer.alloc(align4(4 + payload.length));
   out.writeUInt16LE(4 + payload.length, 0);
   out.writeUInt16LE(type, 2);
-  payload.copy(out, 4);
+  out.set(payload, 4);
   return out;
 }
 const nested = (type: number, ...children: Buffer[]) => attr(type, Buffer.concat(children));

@@ -59,7 +59,7 @@ const ENODATA = 61;
 
 let noOpenat2 = false;
 
-const pathBytes = (p: string | Buffer) => (typeof p === "string" ? cstr(p) : Buffer.concat([p, Buffer.from([0])]));
+const pathBytes = (p: string | Buffer): Uint8Array => (typeof p === "string" ? cstr(p) : Buffer.concat([p, Buffer.from([0])]));
 
 /**
  * openat2(2) with `resolve` flags. Where the kernel or a seccomp filter lacks openat2 (ENOSYS),

@@ -72,7 +72,7 @@ export function setBlocking(fd: number): void {
 }
 
 /** A NULL-terminated char* array; `keep` holds the strings alive until the call returns. */
-function cArray(items: string[], keep: Buffer[]): BigUint64Array {
+function cArray(items: string[], keep: Uint8Array[]): BigUint64Array {
   const arr = new BigUint64Array(items.length + 1);
   items.forEach((s, i) => {
     const b = cstr(s);
@@ -84,7 +84,7 @@ function cArray(items: string[], keep: Buffer[]): BigUint64Array {
 
 /** execve(2). Returns only on failure, by throwing. */
 export function execve(path: string, argv: string[], env: string[]): never {
-  const keep: Buffer[] = [];
+  const keep: Uint8Array[] = [];
   const file = cstr(path);
   sym().execve(file, cArray(argv, keep), cArray(env, keep));
   check(`exec ${path}`, -1);
