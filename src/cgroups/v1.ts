@@ -228,8 +228,14 @@ export class CgroupV1 implements Cgroup {
     if (fz && state && !state.startsWith("THAWED")) cgWrite(`${this.dir(fz)}/freezer.state`, "THAWED");
     for (const h of left) removeLeaf(this.dir(h), procsOf(h));
     // The shared `<own>/mydocker` dir goes once empty, even when another process created it;
-    // other ancestors only if this object created them.
-    if (this.defaultPlacement) for (const h of this.hiers) this.created.push([h, posix.dirname(h.leaf)]);
+    // other ancestors only if this object created them. (Each dir tried once: the leaves are gone.)
+    const leaves = new Set(this.hiers.map((h) => this.dir(h)));
+    const shared = this.defaultPlacement ? this.hiers.map((h): [Hierarchy, string] => [h, posix.dirname(h.leaf)]) : [];
+    const seen = new Set<string>();
+    this.created = [...this.created, ...shared].filter(([h, p]) => {
+      const dir = this.dir(h, p);
+      return !leaves.has(dir) && !seen.has(dir) && seen.add(dir);
+    });
     this.removeCreated();
   }
 

@@ -172,7 +172,9 @@ export class CgroupV2 implements Cgroup {
       removeLeaf(this.dir(), () => this.pids());
     }
     // The shared `<own>/mydocker` goes once empty; other ancestors only if we created them.
-    if (this.defaultPlacement) this.created.push(posix.dirname(this.path));
+    // (each dir tried once: the leaf is gone)
+    const shared = this.defaultPlacement ? [posix.dirname(this.path)] : [];
+    this.created = [...new Set([...this.created, ...shared])].filter((p) => p !== this.path);
     this.removeCreated();
   }
 
