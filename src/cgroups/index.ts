@@ -240,8 +240,6 @@ export function cgRmdir(dir: string): "removed" | "gone" | "busy" {
   throw Object.assign(new Error(`rmdir ${dir}: ${code}`), { code });
 }
 
-/** Remove a leaf cgroup dir, killing its tasks, retrying EBUSY for up to ~2s
- *  (a SIGKILLed process stays listed until the kernel finishes tearing it down). */
 /**
  * One rmdir(2) of a cgroup, true when it is gone. It succeeds only when nothing runs there (and no
  * child cgroup is left), which is the usual case at a container's end: its init was PID 1 of its
@@ -257,6 +255,8 @@ export function removedAtOnce(dir: string): boolean {
   }
 }
 
+/** Remove a leaf cgroup dir, killing its tasks, retrying EBUSY for up to ~2s
+ *  (a SIGKILLed process stays listed until the kernel finishes tearing it down). */
 export function removeLeaf(dir: string, listPids: () => number[]): void {
   const deadline = Date.now() + 2000;
   for (;;) {

@@ -16,6 +16,7 @@ import type { LinuxSeccomp, Spec } from "../spec";
 import { CLEAN_ENV, selfCommand } from "./self";
 import { addEvents, mark, now, step, tracing } from "../trace";
 import { StartError, UsageError } from "../errors";
+import { faultPoint } from "../fault";
 export { StartError };
 
 export type StdioPlan = ["inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe"];
@@ -87,10 +88,11 @@ export interface ContainerExit {
 
 /**
  * Spawns the init into a new PID namespace and, while its Bun starts (a few ms in which it only
- * waits for its orders), makes the rest: the cgroup (on v2 first: the init is born in it), the
- * seccomp filter, the caller's own preparation (`beforeOrders`: its root, its /etc files); then sends
- * the orders (then `afterOrders`: its network) and returns once the init has exec'd the command (fd 3 closes on execve). Throws
- * StartError, leaving nothing behind, when any step fails.
+ * waits for its orders), makes the rest: the seccomp filter, the caller's own preparation
+ * (`beforeOrders`: its root, its /etc files); then sends the orders; then, while the init makes
+ * the root, the cgroup (v1; on v2 it is made first: the init is born in it) and the caller's
+ * `afterOrders` (its network); and returns once the init has exec'd the command (fd 3 closes on
+ * execve). Throws StartError, leaving nothing behind, when any step fails.
  */
 export function startContainer(opts: StartOptions): StartedContainer {
   const cgroup = openCgroup({ id: opts.id, ...opts.cgroup });
@@ -228,7 +230,9 @@ interface AfterOrders {
  * Spawns `mydocker init` as a child in a PID namespace (new, or the one at `pidNamespace`; with
  * `newNetworkNamespace` a new network namespace too), makes its orders while it starts, sends
  * them and waits until it has exec'd the command (or, `until` "ready", has made the container
- * and parked). The init joins the cgroup before it acts on any order (v2: it is born there).
+ * and parked). The init joins the cgroup (v1) before its cgroup filesystems, device nodes and
+ * command, as soon as `afterOrders` said it is made (CgroupMade), or an exec's before anything
+ * (v2: it is born there).
  */
 function launchInit(
   stdio: StdioPlan, cgroup: Cgroup, ordersFor: (pid: number) => InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec",
@@ -240,6 +244,7 @@ function launchInit(
     const orders = ordersFor(init.pid); // while the init's Bun starts
     setBlocking(ordersFd);
     sendOrders(ordersFd, orders);
+    faultPoint("start:after-orders");
     for (const after of afterOrders) {
       try {
         after.make(init.pid); // while the init makes the root

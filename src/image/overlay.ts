@@ -68,9 +68,7 @@ function mountOverlay(containerId: string, opts: OverlayOptions, lowerDirs: stri
   const fresh = newDirWithMode(base, 0o710);
   if (fresh || !existsSync(upper)) dirWithMode(upper, 0o755); // an existing one keeps the mode the container gave its `/`
   if (!fresh && isMountPoint(merged)) return merged;
-  // (a work dir left by a volatile mount that was never unmounted, a reboot, refuses the mount)
-  if (!fresh) rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { mode: 0o700 });
+  mkdirSync(work, { recursive: true, mode: 0o700 }); // (every unmount removes it: see unmountContainerRootfs)
   dirWithMode(merged, 0o700); // never chmod a mounted merged/: that would be the container's `/`
   let lowers = lowerDirs ?? [emptyLower(base)];
   const data = (lower: string[]) => `lowerdir=${lower.map(escape).join(":")},upperdir=${escape(upper)},workdir=${escape(work)}${indexOff()}${opts.discardable ? ",volatile" : ""}`;

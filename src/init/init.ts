@@ -68,7 +68,9 @@ export function main(): never {
   // The cgroup before any order is carried out (v1: the orders name each hierarchy's `tasks`
   // file; v2: we were born in it): everything the init does for the container happens inside
   // its limits. Except with `cgroupLater` (v1), where the runtime makes the cgroup while we make
-  // the root, and we join it before the first step that it governs (joinCgroupLater).
+  // the namespaces and the first mounts (their memory and CPU time still count in the runtime's
+  // own cgroup), and we join it before the cgroup filesystems and the device nodes
+  // (joinCgroupLater).
   const join = ("exec" in orders ? orders.exec.joinCgroup : orders.joinCgroup) ?? [];
   const joinLater = !("exec" in orders) && orders.cgroupLater === true;
   if ("exec" in orders ? orders.exec.trace : orders.trace) {
@@ -166,8 +168,8 @@ function startContainer(orders: CreateOrders): never {
   // by an O_PATH fd now, reopen it through /proc/self/fd when parked (as runc does).
   if (execFifo) parkedOn = F.open(execFifo, F.O_PATH);
   // `cgroupLater`: the cgroup's files are host paths, joined after the pivot through this fd of
-  // the host's root (close-on-exec, closed once joined; nothing in the container can reach it:
-  // we are not dumpable).
+  // the host's root (close-on-exec, closed once joined, before anything of the container runs;
+  // we are not dumpable: /proc/<us>/fd is closed to other processes of our user but privileged ones).
   const hostRoot = cgroupLater ? F.open("/", F.O_PATH) : undefined;
   const cgroupV2 = F.exists("/sys/fs/cgroup/cgroup.controllers"); // the host's view, before the pivot
   // 1. New namespaces for this thread (the PID namespace was made by the parent: a process

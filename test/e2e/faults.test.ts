@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mknod, S_IFIFO } from "../../ffi/fs";
 import { makeTar } from "../image/fixtures";
-import { checkHostAroundEachTest, containerCgroupDir, MYDOCKER, mydocker, TEST_ROOT } from "./helpers";
+import { checkHostAroundEachTest, containerCgroupDir, MYDOCKER, mydocker, TEST_ROOT, testEnv } from "./helpers";
 
 let scratch: string;
 let n = 0;
@@ -347,6 +347,21 @@ describe("a broken state.json: the container shows as dead, rm -f removes it, it
 
 describe("ps -a and --rm orphans", () => {
   checkHostAroundEachTest();
+
+  test("mydocker killed after the init has its orders, before the cgroup is made: the init ends by itself, ps -a removes the rest", async () => {
+    const p = Bun.spawn([MYDOCKER, "run", "--rm", "--network", "none", "--name", "orders-orphan", "true"], {
+      env: { ...testEnv(), MYDOCKER_FAULT: "start:after-orders" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await p.exited).toBe(137);
+    // the init, waiting for the cgroup's line, reads the end of fd 3 and exits (checked for no
+    // mydocker process left after the test); the record and the root's overlay wait for the next command
+    expect(existsSync(TEST_ROOT) && readdirSync(TEST_ROOT).some((e) => /^[0-9a-f]{64}$/.test(e))).toBe(true);
+    const ps = await mydocker(["ps", "-a", "--format", "json"]);
+    expect(ps.code).toBe(0);
+    expect(ps.stdout).toBe("");
+  });
 
   test("an --rm container whose init and monitor were killed is removed by ps -a, and not listed", async () => {
     const started = await mydocker(["run", "-d", "--rm", "--name", "orphan", "sleep", "1000"]);
