@@ -6,6 +6,7 @@
 //   bun bench/start.ts                      # or: make bench
 //   BENCH_RUNS=20 bun bench/start.ts        # rounds (default 100)
 //   MYDOCKER=/path/to/bin bun bench/start.ts
+//   MYDOCKER_BEFORE=/path/to/older/bin bun bench/start.ts   # adds a row: an older build, same flags
 //
 // env: BENCH_RUNS (100), BENCH_WARMUP (3), MYDOCKER (./mydocker),
 //      MYDOCKER_ARGS ("run --rm --network none /bin/true"), ROOTFS (./rootfs)
@@ -214,6 +215,15 @@ function setup(): Contender[] {
   if (!existsSync(mdPath)) unavailable(md, `${MYDOCKER_RAW} not found — run \`make build\` first`);
   else if (!(statSync(mdPath).mode & 0o111)) unavailable(md, `${MYDOCKER_RAW} is not executable`);
   list.push(md);
+
+  // (a1) an older build of mydocker, side by side (its default rootfs would be beside it: both get ROOTFS)
+  const before = process.env.MYDOCKER_BEFORE;
+  if (before) {
+    process.env.MYDOCKER_ROOTFS ||= ROOTFS;
+    const b = mk("mydocker before", () => [resolve(before), ...MYDOCKER_ARGS], `${before} ${MYDOCKER_ARGS.join(" ")} (MYDOCKER_BEFORE)`);
+    if (!existsSync(resolve(before))) unavailable(b, `${before} not found`);
+    list.push(b);
+  }
 
   // (a2) mydocker on an image: the same root as an overlay (busybox:latest, which `make rootfs` imports)
   const dataRoot = process.env.MYDOCKER_DATA_ROOT || "/var/lib/mydocker";
