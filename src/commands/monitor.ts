@@ -13,9 +13,9 @@ import { LogWriter } from "../containers/logs";
 import { AttachServer, Frame } from "../containers/attach-socket";
 import { containerDir, findContainer, logPath, readConfig, updateState, type ContainerState } from "../state/store";
 import { processStartTime } from "../state/proc";
-import type { StartedContainer } from "../engine/container";
+import { abandonEarlyInit, spawnInitEarly, type EarlyInit, type StartedContainer } from "../engine/container";
 import { dup2, setNonBlocking, setWindowSize } from "../../ffi/tty";
-import { WHEN_RECORDED_FD, WHEN_RECORDED_FLAG } from "../engine/self";
+import { detachedStdio, WHEN_RECORDED_FD, WHEN_RECORDED_FLAG, type EarlyInitPlan } from "../engine/self";
 
 export type MonitorReport = { ok: true } | { ok: false; error: string; code: number };
 
@@ -27,38 +27,58 @@ export default defineCommand({
   async run({ rawArgs }) {
     const [id, flag, code] = rawArgs;
     if (!id) throw new UsageError("monitor: container id required");
-    if (flag === WHEN_RECORDED_FLAG && !awaitRecord(id)) return;
-    const first = findContainer(id);
-    const handedOver = flag === RESTART_AFTER_FLAG ? Number(code) : undefined;
-    // Only the first start is reported, and fd 3 is closed after it: a later write to fd 3 would
-    // reach whatever file got that number since.
-    let reported = false;
-    const report = (r: MonitorReport) => {
-      if (reported) return;
-      reported = true;
-      try {
-        writeSync(REPORT_FD, JSON.stringify(r) + "\n");
-        closeSync(REPORT_FD);
-      } catch {
-        // `run -d` is gone: nobody to tell
-      }
-    };
-    const server = new AttachServer(containerDir(first.id));
+    // `run -d`: the init first (its Bun starts while we wait for the record), used by the first
+    // start if the container turns out as planned, else ended (see usableEarlyInit)
+    const early = flag === WHEN_RECORDED_FLAG && code ? earlyInit(code) : undefined;
     try {
-      server.listen();
-    } catch {
-      // no attach for this container (the directory refused a socket); it runs all the same
-    }
-    if (handedOver !== undefined && !claimAfterForeground(first.id, report)) return;
-    try {
-      const previous: Outcome | undefined = handedOver === undefined ? undefined : { exitCode: handedOver, oomKilled: false };
-      const outcome = await superviseWithRestarts(first.id, (state) => runOnce(state, server, report), undefined, previous);
-      process.exitCode = outcome.error ? 1 : 0;
+      if (flag === WHEN_RECORDED_FLAG && !awaitRecord(id)) return;
+      await supervise(id, flag === RESTART_AFTER_FLAG ? Number(code) : undefined, early);
     } finally {
-      server.close();
+      abandonEarlyInit(early);
     }
   },
 });
+
+function earlyInit(plan: string): EarlyInit | undefined {
+  try {
+    const { stdio, bridge } = JSON.parse(plan) as EarlyInitPlan;
+    return spawnInitEarly(stdio, bridge);
+  } catch {
+    return undefined; // the start then spawns its own
+  }
+}
+
+/** Supervises container `id` until it ends for good (its restart policy); `handedOver`: the exit of a foreground run whose restarts we take over. */
+async function supervise(id: string, handedOver: number | undefined, early: EarlyInit | undefined): Promise<void> {
+  const first = findContainer(id);
+  // Only the first start is reported, and fd 3 is closed after it: a later write to fd 3 would
+  // reach whatever file got that number since.
+  let reported = false;
+  const report = (r: MonitorReport) => {
+    if (reported) return;
+    reported = true;
+    try {
+      writeSync(REPORT_FD, JSON.stringify(r) + "\n");
+      closeSync(REPORT_FD);
+    } catch {
+      // `run -d` is gone: nobody to tell
+    }
+  };
+  const server = new AttachServer(containerDir(first.id));
+  try {
+    server.listen();
+  } catch {
+    // no attach for this container (the directory refused a socket); it runs all the same
+  }
+  if (handedOver !== undefined && !claimAfterForeground(first.id, report)) return;
+  try {
+    const previous: Outcome | undefined = handedOver === undefined ? undefined : { exitCode: handedOver, oomKilled: false };
+    const outcome = await superviseWithRestarts(first.id, (state) => runOnce(state, server, report, early), undefined, previous);
+    process.exitCode = outcome.error ? 1 : 0;
+  } finally {
+    server.close();
+  }
+}
 
 /**
  * Becomes the supervisor of a container whose foreground run just exited (still exited, not
@@ -102,12 +122,12 @@ function awaitRecord(id: string): boolean {
 }
 
 /** One run of the container: its output to the log and to attached clients, their input to it. */
-function runOnce(state: ContainerState, server: AttachServer, report: (r: MonitorReport) => void) {
+function runOnce(state: ContainerState, server: AttachServer, report: (r: MonitorReport) => void, early?: EarlyInit) {
   const spec = readConfig(state.id);
   const tty = spec.process.terminal === true;
-  const interactive = state.openStdin === true;
   return superviseContainer(state, spec, {
-    stdio: tty ? ["ignore", "ignore", "ignore"] : [interactive ? "pipe" : "ignore", "pipe", "pipe"],
+    stdio: detachedStdio(tty, state.openStdin === true),
+    early,
     onStarted: (r) => report(r.ok ? { ok: true } : { ok: false, error: r.error, code: r.code }),
     onRunning: (c) => relay(c, state, server, tty),
   })

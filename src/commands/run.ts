@@ -29,7 +29,7 @@ import { callerWindowSize } from "../cli/window-size";
 import { applySecurity } from "../security/defaults";
 import { securityArgs, securityOptions } from "../security/options";
 import type { Outcome } from "../containers/lifecycle";
-import { CLEAN_ENV, selfCommand, WHEN_RECORDED_FLAG } from "../engine/self";
+import { CLEAN_ENV, detachedStdio, selfCommand, WHEN_RECORDED_FLAG, type EarlyInitPlan } from "../engine/self";
 import { setBlocking } from "../../ffi/process";
 import type { MonitorReport } from "./monitor";
 import { networkArgs, networkRequest } from "../network/options";
@@ -84,7 +84,7 @@ export default defineCommand({
     // its Bun right now, while we read the flags and write the record.
     const id = newContainerId();
     const early = options.detach ? undefined : spawnInitEarly(foregroundStdio(options.tty === true, streams), onBridge(options));
-    const monitor = options.detach ? spawnMonitorEarly(id) : undefined;
+    const monitor = options.detach ? spawnMonitorEarly(id, { stdio: detachedStdio(options.tty === true, options.interactive === true), bridge: onBridge(options) }) : undefined;
     let outcome: Outcome;
     try {
       const { spec, state } = reserveContainer(id, options, rest);
@@ -373,9 +373,10 @@ export interface EarlyMonitor {
   used: boolean;
 }
 
-function spawnMonitorEarly(id: string): EarlyMonitor {
-  // (its complaints go to monitor.log once the container's directory exists: it opens it then)
-  const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", id, WHEN_RECORDED_FLAG), {
+function spawnMonitorEarly(id: string, plan: EarlyInitPlan): EarlyMonitor {
+  // (its complaints go to monitor.log once the container's directory exists: it opens it then;
+  // `plan`: how it may spawn the container's init while it waits)
+  const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", id, WHEN_RECORDED_FLAG, JSON.stringify(plan)), {
     stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"],
     env: { ...CLEAN_ENV, ...faultEnv() },
     cwd: "/",

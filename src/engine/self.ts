@@ -17,7 +17,20 @@ export const CLEAN_ENV: Record<string, string> = {
   BUN_JSC_useConcurrentGC: "0",
 };
 
-/** `monitor ID --when-recorded`: wait for one byte on fd 4 before reading the record (`run -d`). */
+/**
+ * `monitor ID --when-recorded [PLAN]`: wait for one byte on fd 4 before reading the record
+ * (`run -d`). PLAN (JSON, an EarlyInitPlan) lets the monitor spawn the container's init first,
+ * so that the init's Bun starts while the monitor waits for the record.
+ */
 export const WHEN_RECORDED_FLAG = "--when-recorded";
+
+/** How a detached container's init is spawned: its stdio, and whether it is born in a network namespace of its own (a bridge). */
+export interface EarlyInitPlan {
+  stdio: ["ignore" | "pipe", "ignore" | "pipe", "ignore" | "pipe"];
+  bridge: boolean;
+}
+
+/** A detached container's stdio: a terminal of its own (-t), else pipes to its monitor (stdin with -i). */
+export const detachedStdio = (tty: boolean, interactive: boolean): EarlyInitPlan["stdio"] => (tty ? ["ignore", "ignore", "ignore"] : [interactive ? "pipe" : "ignore", "pipe", "pipe"]);
 /** The fd on which a monitor spawned ahead of its container's record waits for the go. */
 export const WHEN_RECORDED_FD = 4;

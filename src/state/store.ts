@@ -324,9 +324,10 @@ export function createContainerRecord(state: Omit<ContainerState, "name"> & { na
     const staging = join(runtimeRoot(), `.new-${full.id}-${process.pid}`);
     try {
       mkdirSync(staging, { mode: 0o700 });
-      writeAtomic(join(staging, "config.json"), JSON.stringify(spec)); // compact: the seccomp profile is large
-      writeAtomic(join(staging, "state.json"), JSON.stringify(full, null, 2));
-      writeFileSync(reservePath(staging), Buffer.alloc(RESERVE_BYTES), { mode: 0o600 });
+      // (written in place: nobody sees the staging directory before its rename)
+      writeFileSync(join(staging, "config.json"), JSON.stringify(spec), { mode: 0o600, flag: "wx" }); // compact: the seccomp profile is large
+      writeFileSync(join(staging, "state.json"), JSON.stringify(full, null, 2), { mode: 0o600, flag: "wx" });
+      writeFileSync(reservePath(staging), Buffer.alloc(RESERVE_BYTES), { mode: 0o600, flag: "wx" });
       renameSync(staging, containerDir(full.id));
     } catch (e) {
       rmSync(staging, { recursive: true, force: true });
