@@ -36,6 +36,26 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   const selfCgroup = readFileSync("/proc/self/cgroup", "utf8");
   let started: StartedContainer;
   let network: NetworkPlan | undefined;
+  // The record says "running" once the init is about to exec the command (while its execve runs).
+  // A container that cannot be recorded as running is not left running unrecorded: the start
+  // fails, which ends it, and that is recorded (with the space its start set aside).
+  const recordRunning = (pid: number) => {
+    faultPoint("supervise:before-running");
+    try {
+      updateState(state.id, () => ({
+        status: "running",
+        pid,
+        pidStartTime: processStartTime(pid),
+        started: new Date().toISOString(),
+        monitorPid: process.pid,
+        monitorStartTime: processStartTime(process.pid),
+        cgroup: { ...state.cgroup, selfCgroup },
+        ...(network?.record ? { network: network.record } : {}),
+      }));
+    } catch (e) {
+      throw new StartError(`cannot record that the container runs: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 125);
+    }
+  };
   try {
     started = startContainer({
       id: state.id,
@@ -51,6 +71,7 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
       },
       // on a bridge: its veth pair and address, while the init makes the root
       ...(usesBridge(state) ? { afterOrders: (pid: number) => network?.wire?.(pid) } : {}),
+      onExec: recordRunning,
     });
   } catch (e) {
     const { message, code } = e instanceof StartError ? e : new StartError((e as Error).message ?? String(e), 125);
@@ -60,27 +81,6 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
     return { exitCode: code, oomKilled: false, error: message };
   }
   faultPoint("supervise:after-start");
-  try {
-    updateState(state.id, () => ({
-      status: "running",
-      pid: started.pid,
-      pidStartTime: processStartTime(started.pid),
-      started: new Date().toISOString(),
-      monitorPid: process.pid,
-      monitorStartTime: processStartTime(process.pid),
-      cgroup: { ...state.cgroup, selfCgroup },
-      ...(network?.record ? { network: network.record } : {}),
-    }));
-  } catch (e) {
-    // A container that cannot be recorded as running is not left running unrecorded: end it,
-    // and record that (with the space its start set aside).
-    const message = `cannot record that the container runs: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
-    started.init.kill("SIGKILL");
-    await started.init.exited;
-    settle(state, { exitCode: 125, oomKilled: false, error: message }, started.cgroup);
-    opts.onStarted?.({ ok: false, error: message, code: 125 });
-    return { exitCode: 125, oomKilled: false, error: message };
-  }
   emit("container", "start", containerActor(state));
   const logs = opts.logFile ? new LogWriter(opts.logFile) : undefined;
   const pumped = logs ? logs.pump(started.init.stdout, started.init.stderr) : Promise.resolve();

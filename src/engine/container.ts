@@ -54,6 +54,12 @@ export interface StartOptions {
   afterOrders?: (pid: number) => void;
   /** an init spawned ahead (spawnInitEarly): used instead of a new one when it was spawned alike */
   early?: EarlyInit;
+  /**
+   * Called with the init's pid when it says it is made and execs the command next: the caller's
+   * bookkeeping (the "running" record) overlaps the execve(2) of a Bun process, about 1.5 ms. A
+   * throw ends the start like any failed step (the command, if it runs already, is killed).
+   */
+  onExec?: (pid: number) => void;
 }
 
 /**
@@ -126,7 +132,15 @@ export function startContainer(opts: StartOptions): StartedContainer {
       ...(cgroupLater ? [{ make: makeCgroup, ready: () => encode({ joinCgroup: cgroup.selfJoinFiles() ?? [] } satisfies CgroupMade) }] : []),
       ...(opts.afterOrders ? [{ make: opts.afterOrders, ready: () => Buffer.from([NETWORK_READY]), mayWaitForInit: true }] : []),
     ];
-    const { init, terminal } = launchInit(opts.stdio, cgroup, ordersFor, opts.pidNamespace, opts.execFifo ? "ready" : "exec", opts.onTerminal, opts.newNetworkNamespace, early, afterOrders);
+    const { init, terminal } = launchInit(opts.stdio, cgroup, ordersFor, {
+      pidNamespace: opts.pidNamespace,
+      until: opts.execFifo ? "ready" : "exec",
+      onTerminal: opts.onTerminal,
+      newNetworkNamespace: opts.newNetworkNamespace,
+      early,
+      afterOrders,
+      onExec: opts.onExec,
+    });
     return { id: opts.id, rootfs: opts.spec.root.path, pid: init.pid, init, cgroup, terminal };
   } catch (e) {
     teardown({ id: opts.id, rootfs: opts.spec.root.path, cgroup });
@@ -200,7 +214,7 @@ export function execInContainer(opts: ExecOptions): Launched {
   // the orders (the seccomp program read from its cache, the cgroup to join) are made while the
   // init's Bun starts
   const orders = () => ({ exec: { process: opts.process, namespaces: joined, ...step("seccomp: the profile's BPF (from the cache)", () => compiledSeccomp(opts.seccomp)), ...joinOrders(opts.cgroup), ...(tracing() ? { trace: true } : {}) } });
-  return launchInit(opts.stdio, opts.cgroup, orders, `/proc/${opts.pid}/ns/pid`, "exec", opts.onTerminal);
+  return launchInit(opts.stdio, opts.cgroup, orders, { pidNamespace: `/proc/${opts.pid}/ns/pid`, onTerminal: opts.onTerminal });
 }
 
 /** linux.seccomp as a BPF program (base64) and seccomp(2) flags for the init; compiled once per profile, then cached. */
@@ -226,6 +240,16 @@ interface AfterOrders {
   mayWaitForInit?: boolean;
 }
 
+interface LaunchOptions {
+  pidNamespace?: string;
+  until?: "exec" | "ready";
+  onTerminal?: (master: number) => void;
+  newNetworkNamespace?: boolean;
+  early?: StartedContainer["init"];
+  afterOrders?: AfterOrders[];
+  onExec?: (pid: number) => void;
+}
+
 /**
  * Spawns `mydocker init` as a child in a PID namespace (new, or the one at `pidNamespace`; with
  * `newNetworkNamespace` a new network namespace too), makes its orders while it starts, sends
@@ -235,8 +259,8 @@ interface AfterOrders {
  * (v2: it is born there).
  */
 function launchInit(
-  stdio: StdioPlan, cgroup: Cgroup, ordersFor: (pid: number) => InitOrders, pidNamespace?: string, until: "exec" | "ready" = "exec",
-  onTerminal?: (master: number) => void, newNetworkNamespace = false, early?: StartedContainer["init"], afterOrders: AfterOrders[] = [],
+  stdio: StdioPlan, cgroup: Cgroup, ordersFor: (pid: number) => InitOrders,
+  { pidNamespace, until = "exec", onTerminal, newNetworkNamespace = false, early, afterOrders = [], onExec }: LaunchOptions,
 ): Launched {
   const init = early ?? spawnInit(stdio, pidNamespace, newNetworkNamespace, cgroup.birthDir());
   const ordersFd = init.stdio[3] as unknown as number;
@@ -262,7 +286,7 @@ function launchInit(
       sendBytes(ordersFd, after.ready());
     }
     const waiting = now();
-    const { failure, terminal } = awaitInit(ordersFd, until, onTerminal);
+    const { failure, terminal } = awaitInit(ordersFd, until, onTerminal, onExec && (() => onExec(init.pid)));
     mark(`wait: the init makes the container${until === "ready" ? " and parks" : " and execs the command"}`, waiting);
     if (failure) {
       if (terminal !== undefined) closeSync(terminal);
@@ -327,9 +351,10 @@ function faultOrders(orders: InitOrders): object {
  * died; see src/init/protocol.ts. On the way it may send the master of the command's terminal
  * (SCM_RIGHTS); it then waits for one byte from us, written once `onTerminal` has handed the master
  * on, so that whoever keeps the window size (conmon, over --console-socket) has it before the
- * command reads it. All of this happens within milliseconds of the orders.
+ * command reads it. `onExec` runs once the init said `exec`, while its execve is under way. All
+ * of this happens within milliseconds of the orders.
  */
-function awaitInit(fd: number, until: "exec" | "ready", onTerminal?: (master: number) => void): { failure?: { error: string; code: number }; terminal?: number } {
+function awaitInit(fd: number, until: "exec" | "ready", onTerminal?: (master: number) => void, onExec?: () => void): { failure?: { error: string; code: number }; terminal?: number } {
   let text = "";
   let terminal: number | undefined;
   let reached = false;
@@ -359,8 +384,18 @@ function awaitInit(fd: number, until: "exec" | "ready", onTerminal?: (master: nu
     for (const m of messages) if ((m.type === "exec" || m.type === "error" || m.type === "ready") && m.trace && !traced) (traced = true), addEvents(m.trace);
     const error = messages.find((m) => m.type === "error");
     if (error?.type === "error") return { failure: { error: error.error, code: error.code }, terminal };
+    const wasReached = reached;
     reached = messages.some((m) => m.type === until);
     if (reached && until === "ready") return { terminal }; // parked: the init keeps fd 3 open
+    if (reached && !wasReached && onExec) {
+      // the init's execve is under way (fd 3 closes when it succeeds): the caller's work meanwhile
+      try {
+        onExec();
+      } catch (e) {
+        if (terminal !== undefined) closeSync(terminal);
+        throw e;
+      }
+    }
   }
   if (reached) return { terminal };
   return { failure: { error: "init: died before it ran the command (killed?)", code: 125 }, terminal };

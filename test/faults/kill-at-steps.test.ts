@@ -59,9 +59,9 @@ describe("the supervisor killed", () => {
     expect((await inspect("f-mon")).State.Running).toBe(false);
   });
 
-  test("foreground run killed after the start: the next command finds the orphan and ends it", async () => {
+  test("foreground run killed as its init execs the command, before the record says running: the next command finds the orphan and ends it", async () => {
     // (not through a pipe: the orphaned command would hold it open)
-    const proc = Bun.spawn([MYDOCKER, "run", "--name", "f-fg", "sleep", "30"], { stdout: "ignore", stderr: "ignore", env: { ...testEnv(), MYDOCKER_FAULT: "supervise:after-start" } });
+    const proc = Bun.spawn([MYDOCKER, "run", "--name", "f-fg", "sleep", "30"], { stdout: "ignore", stderr: "ignore", env: { ...testEnv(), MYDOCKER_FAULT: "supervise:before-running" } });
     expect(await proc.exited).toBe(137); // SIGKILL of mydocker itself
     const ps = await mydocker(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
     expect(ps.code).toBe(0);
