@@ -39,8 +39,10 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   // The record says "running" once the init is about to exec the command (while its execve runs).
   // A container that cannot be recorded as running is not left running unrecorded: the start
   // fails, which ends it, and that is recorded (with the space its start set aside).
+  let recordedRunning = false;
   const recordRunning = (pid: number) => {
     faultPoint("supervise:before-running");
+    recordedRunning = true;
     try {
       updateState(state.id, () => ({
         status: "running",
@@ -75,6 +77,14 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
     });
   } catch (e) {
     const { message, code } = e instanceof StartError ? e : new StartError((e as Error).message ?? String(e), 125);
+    // an execve that failed after the init said `exec` (126, 127): the command never ran
+    if (recordedRunning) {
+      try {
+        updateState(state.id, () => ({ pid: undefined, pidStartTime: undefined, started: undefined }));
+      } catch {
+        // settle records the exit all the same (with the space its start set aside)
+      }
+    }
     releaseRootfs(state);
     settle(state, { exitCode: code, oomKilled: false, error: message });
     opts.onStarted?.({ ok: false, error: message, code });

@@ -152,10 +152,12 @@ export function startContainer(opts: StartOptions): StartedContainer {
 function usableEarlyInit(opts: StartOptions, bornInCgroup: boolean): StartedContainer["init"] | undefined {
   const early = opts.early;
   if (!early || early.used) return undefined;
-  early.used = true;
   const alike = !bornInCgroup && opts.pidNamespace === undefined && early.newNetworkNamespace === (opts.newNetworkNamespace ?? false) && early.stdio.join() === opts.stdio.join();
-  if (alike) return early.init;
-  early.init.kill("SIGKILL");
+  if (alike) {
+    early.used = true;
+    return early.init;
+  }
+  abandonEarlyInit(early); // (its fd 3 closed too: a monitor lives as long as its container)
   return undefined;
 }
 

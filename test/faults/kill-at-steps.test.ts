@@ -41,6 +41,15 @@ describe("the init killed before it runs the command: 125, one line, and the rec
     });
   }
 
+  test("an execve that fails after the init said it execs (126: not executable): the record says it never started either", async () => {
+    const r = await mydocker(["run", "--name", "f-noexec", "/etc/passwd"]);
+    expect(r.code).toBe(126);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    const s = await inspect("f-noexec");
+    expect(s.State).toMatchObject({ Status: "exited", ExitCode: 126, Running: false, Pid: 0 });
+    expect(s.State.StartedAt ?? "").toMatch(/^(0001-01-01T00:00:00Z|)$/);
+  });
+
   test("exec: init:before-exec of the exec'd process fails the exec alone; the container runs on", async () => {
     expect((await mydocker(["run", "-d", "--name", "f-exec", "sleep", "30"])).code).toBe(0);
     const r = await mydocker(["exec", "f-exec", "echo", "never"], { env: { MYDOCKER_FAULT: "init:before-exec" } });
