@@ -25,14 +25,14 @@ export default defineCommand({
   meta: { name: "monitor", description: "(internal) supervise a detached container", hidden: true },
   args: { id: { type: "positional", required: true } },
   async run({ rawArgs }) {
-    const [id, flag, code] = rawArgs;
+    const [id, flag, value] = rawArgs; // value: the early init's plan (--when-recorded), or the exit code handed over
     if (!id) throw new UsageError("monitor: container id required");
     // `run -d`: the init first (its Bun starts while we wait for the record), used by the first
     // start if the container turns out as planned, else ended (see usableEarlyInit)
-    const early = flag === WHEN_RECORDED_FLAG && code ? earlyInit(code) : undefined;
+    const early = flag === WHEN_RECORDED_FLAG && value ? earlyInit(value) : undefined;
     try {
       if (flag === WHEN_RECORDED_FLAG && !awaitRecord(id)) return;
-      await supervise(id, flag === RESTART_AFTER_FLAG ? Number(code) : undefined, early);
+      await supervise(id, flag === RESTART_AFTER_FLAG ? Number(value) : undefined, early);
     } finally {
       abandonEarlyInit(early);
     }

@@ -1,10 +1,12 @@
 // --trace: every kernel-facing step of a start (run) or of an exec, in order, with its process,
 // the call as written by hand, its result and its time; --trace=json for tools. The container's
 // own output is untouched (the trace goes to stderr, after the container ends).
-import { expect, test } from "bun:test";
+import { beforeAll, expect, test } from "bun:test";
 import { checkHostAroundEachTest, mydocker } from "./helpers";
 
 checkHostAroundEachTest();
+// the first bridge container on a host may print its one ip_forward notice: before the traces
+beforeAll(async () => expect((await mydocker(["run", "--rm", "true"])).code).toBe(0));
 
 test("run --trace: the init's steps in the order of a start, each with its result, after the command's output", async () => {
   const r = await mydocker(["run", "--rm", "--trace", "sh", "-c", "echo out"]);
@@ -36,6 +38,30 @@ test("run --trace: the init's steps in the order of a start, each with its resul
   expect(parent.findIndex((s) => s.startsWith("eth0: ip "))).toBeGreaterThan(veth);
   expect(init.some((s) => s.includes("CLONE_NEWNET"))).toBe(false); // it was born in it
   expect(parent.some((s) => /^wait: the command runs until it exits = exit 0$/.test(s))).toBe(true);
+});
+
+const V1 = !require("node:fs").existsSync("/sys/fs/cgroup/cgroup.controllers");
+
+// (cgroup v1 only: on cgroup2 the init is born in its cgroup, made before the spawn)
+test.skipIf(!V1)("cgroup v1: the parent makes the cgroup after the orders; the init joins it before the cgroup mounts and device nodes, then makes its cgroup namespace", async () => {
+  const r = await mydocker(["run", "--rm", "--network", "none", "--trace=json", "true"]);
+  expect(r.code).toBe(0);
+  const events = r.stderr.trimEnd().split("\n").map((l) => JSON.parse(l) as { who: string; what: string; startUs: number });
+  const first = (who: string, re: RegExp) => events.find((e) => e.who === who && re.test(e.what));
+  const orders = first("init", /^wait: orders on fd 3 \(the runtime makes the root meanwhile\)$/);
+  const made = first("parent", /^cgroup v1: mkdir /);
+  const join = first("init", /^cgroup v1: the init's thread joins by itself/);
+  const init = events.filter((e) => e.who === "init").map((e) => e.what);
+  const at = (re: RegExp) => init.findIndex((w) => re.test(w));
+  expect([orders, made, join].every(Boolean)).toBe(true);
+  expect(made!.startUs).toBeGreaterThan(orders!.startUs); // made while the init works, not before its orders
+  const sequence = [
+    /^unshare\(CLONE_NEWNS\|CLONE_NEWUTS\|CLONE_NEWIPC\|CLONE_NEWNET\)$/, // no cgroup namespace yet
+    /^pivot_root/, /^mount\("proc"/, /^wait: the runtime makes the cgroup$/, /^cgroup v1: the init's thread joins by itself/,
+    /^unshare\(CLONE_NEWCGROUP\)$/, /^mount\("cgroup"/, /^mknod\("\/dev\/null"/,
+  ].map(at);
+  expect(sequence.every((i) => i >= 0)).toBe(true);
+  expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
 });
 
 test("exec --trace=json: one JSON object per step; the exec joins the container's namespaces with setns", async () => {

@@ -77,6 +77,14 @@ describe("the supervisor killed", () => {
     expect((await inspect("f-fg")).State.Running).toBe(false);
   });
 
+  test("run -d killed right after it reserved the name: its monitor ends the init it spawned ahead, and exits", async () => {
+    const r = await mydocker(["run", "-d", "--name", "f-rec-d", "sleep", "30"], { env: { MYDOCKER_FAULT: "run:after-record" } });
+    expect(r.code).toBe(137);
+    // the monitor got no go-ahead (its fd 4 closed with the killed run): no init, no monitor is
+    // left (the check after each case waits for every mydocker process to be gone)
+    expect((await inspect("f-rec-d")).State.Running).toBe(false);
+  });
+
   test("run killed right after it reserved the name: the next command shows the container as exited", async () => {
     const r = await mydocker(["run", "--name", "f-rec", "echo", "never"], { env: { MYDOCKER_FAULT: "run:after-record" } });
     expect(r.code).toBe(137);
