@@ -1,10 +1,13 @@
 #!/usr/bin/env bun
 // (a) `run -d`: from the command to the container's id printed (mydocker) or its return (runc
 // run -d, detached, with a --pid-file), on the same rootfs, a `sleep` each; the containers are
-// removed after each sample, outside its time. (b) `exec /bin/true` into a running container,
-// start to exit, mydocker's against `runc exec` into a running runc container.
+// removed after each sample, outside its time. Twice: cold (no other mydocker container, so each
+// start spawns a monitor) and steady (another detached container runs, so its shared monitor
+// takes the start: src/containers/shared-monitor.ts). (b) `exec /bin/true` into a running
+// container, start to exit, mydocker's against `runc exec` into a running runc container.
 //
 //   bun bench/detached.ts        env: BENCH_RUNS (30), BENCH_WARMUP (3), MYDOCKER, ROOTFS
+import { readdirSync, readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { fmt, interleave, intEnv, makeBundle, median, MYDOCKER, mydockerEnv, onCleanup, preflight, printTable, quiet, ROOTFS, tempDir, timed } from "./lib";
 
@@ -28,35 +31,48 @@ onCleanup(() => {
 });
 
 // (a)
-const runD = interleave(
-  [
-    {
-      name: "mydocker run -d",
-      measure: () => {
-        const { ms, stdout } = timed([MYDOCKER, "run", "-d", "--rootfs", ROOTFS, "sleep", "3600"], env);
-        quiet([MYDOCKER, "rm", "-f", stdout.trim()], env);
-        return ms;
-      },
+/** Cold: after each sample, until its monitor has ended too (outside the time). */
+function untilNoMydockerProcess(): void {
+  const exe = realpathSync(MYDOCKER);
+  const running = () => readdirSync("/proc").some((e) => /^\d+$/.test(e) && Number(e) !== process.pid && readlinkOr(`/proc/${e}/exe`) === exe);
+  for (let i = 0; i < 500 && running(); i++) Bun.sleepSync(10);
+}
+const readlinkOr = (path: string) => {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return "";
+  }
+};
+
+const runDetached = (what: "cold" | "steady") => [
+  {
+    name: `mydocker run -d ${what}`,
+    measure: () => {
+      const { ms, stdout } = timed([MYDOCKER, "run", "-d", "--rootfs", ROOTFS, "sleep", "3600"], env);
+      quiet([MYDOCKER, "rm", "-f", stdout.trim()], env);
+      if (what === "cold") untilNoMydockerProcess();
+      return ms;
     },
-    {
-      name: "runc run -d",
-      measure: (i) => {
-        const id = `${tag}-d${i}`;
-        const { ms } = timed(runc("run", "-d", "--pid-file", join(dir, `${id}.pid`), "--bundle", bundle, id), undefined, false);
-        quiet(runc("kill", id, "KILL"));
-        quiet(runc("delete", "-f", id));
-        return ms;
-      },
+  },
+  {
+    name: `runc run -d ${what}`,
+    measure: (i: number) => {
+      const id = `${tag}-d${what}${i}`;
+      const { ms } = timed(runc("run", "-d", "--pid-file", join(dir, `${id}.pid`), "--bundle", bundle, id), undefined, false);
+      quiet(runc("kill", id, "KILL"));
+      quiet(runc("delete", "-f", id));
+      return ms;
     },
-  ],
-  RUNS,
-  WARMUP,
-);
+  },
+];
+const cold = interleave(runDetached("cold"), RUNS, WARMUP);
 
 // (b): one long-lived container each
 const mdId = timed([MYDOCKER, "run", "-d", "--rootfs", ROOTFS, "sleep", "3600"], env).stdout.trim();
 const runcId = `${tag}-exec`;
 timed(runc("run", "-d", "--pid-file", join(dir, "exec.pid"), "--bundle", bundle, runcId), undefined, false);
+const steady = interleave(runDetached("steady"), RUNS, WARMUP);
 const exec = interleave(
   [
     { name: "mydocker exec", measure: () => timed([MYDOCKER, "exec", mdId, "/bin/true"], env).ms },
@@ -71,8 +87,10 @@ printTable(
   "run -d and exec (medians)",
   ["command", "measured", "median ms", "vs runc", "runs"],
   [
-    row("mydocker run -d --rootfs R sleep 3600", "until the id is printed", runD.get("mydocker run -d")!, runD.get("runc run -d")!),
-    row("runc run -d --pid-file P (same rootfs)", "until runc returns", runD.get("runc run -d")!, runD.get("runc run -d")!),
+    row("mydocker run -d --rootfs R sleep 3600, cold", "until the id is printed, no monitor running", cold.get("mydocker run -d cold")!, cold.get("runc run -d cold")!),
+    row("runc run -d --pid-file P (same rootfs)", "until runc returns", cold.get("runc run -d cold")!, cold.get("runc run -d cold")!),
+    row("mydocker run -d --rootfs R sleep 3600, steady", "until the id is printed, one other container running", steady.get("mydocker run -d steady")!, steady.get("runc run -d steady")!),
+    row("runc run -d --pid-file P (same rootfs)", "until runc returns", steady.get("runc run -d steady")!, steady.get("runc run -d steady")!),
     row("mydocker exec ID /bin/true", "until it exits", exec.get("mydocker exec")!, exec.get("runc exec")!),
     row("runc exec ID /bin/true", "until it exits", exec.get("runc exec")!, exec.get("runc exec")!),
   ],

@@ -2,7 +2,9 @@
 // in its own session; reports on fd 3 whether the command started, then waits for it, keeps its
 // output in container.log (rotated per --log-opt), serves attach.sock for `attach` (the pty master
 // of a -t container, the stdin pipe of a -i one), records its exit and tears it down — and starts
-// it again while its restart policy says so (src/containers/restart.ts).
+// it again while its restart policy says so (src/containers/restart.ts). Once its container runs
+// it offers itself as the shared monitor (src/containers/shared-monitor.ts): later starts hand
+// their containers to it instead of spawning a monitor each, and it ends with the last of them.
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
@@ -11,13 +13,16 @@ import { superviseContainer, type Outcome } from "../containers/supervise";
 import { RESTART_AFTER_FLAG, superviseWithRestarts } from "../containers/restart";
 import { LogWriter } from "../containers/logs";
 import { AttachServer, Frame } from "../containers/attach-socket";
+import type { MonitorReport } from "../containers/monitor-link";
+import { SharedMonitor, type SharedStart } from "../containers/shared-monitor";
 import { containerDir, findContainer, logPath, readConfig, updateState, type ContainerState } from "../state/store";
 import { processStartTime } from "../state/proc";
 import { abandonEarlyInit, spawnInitEarly, type EarlyInit, type StartedContainer } from "../engine/container";
 import { dup2, setNonBlocking, setWindowSize } from "../../ffi/tty";
 import { detachedStdio, WHEN_RECORDED_FD, WHEN_RECORDED_FLAG, type EarlyInitPlan } from "../engine/self";
+import { log } from "../log";
 
-export type MonitorReport = { ok: true } | { ok: false; error: string; code: number };
+export type { MonitorReport };
 
 const REPORT_FD = 3;
 
@@ -29,52 +34,94 @@ export default defineCommand({
     if (!id) throw new UsageError("monitor: container id required");
     // `run -d`: the init first (its Bun starts while we wait for the record), used by the first
     // start if the container turns out as planned, else ended (see usableEarlyInit)
-    const early = flag === WHEN_RECORDED_FLAG && value ? earlyInit(value) : undefined;
+    const early = flag === WHEN_RECORDED_FLAG && value ? earlyInit(parsePlan(value)) : undefined;
+    const shared = new SharedMonitor(serveShared);
+    const releaseOwn = shared.hold();
+    // Only the first start is reported, and fd 3 is closed after it: a later write to fd 3 would
+    // reach whatever file got that number since. Once ours runs we serve the starts that follow.
+    const report = once((r: MonitorReport) => {
+      if (r.ok) offerShared(shared);
+      try {
+        writeSync(REPORT_FD, JSON.stringify(r) + "\n");
+        closeSync(REPORT_FD);
+      } catch {
+        // `run -d` is gone: nobody to tell
+      }
+    });
     try {
       if (flag === WHEN_RECORDED_FLAG && !awaitRecord(id)) return;
-      await supervise(id, flag === RESTART_AFTER_FLAG ? Number(value) : undefined, early);
+      const outcome = await supervise(id, flag === RESTART_AFTER_FLAG ? Number(value) : undefined, early, report);
+      process.exitCode = outcome?.error ? 1 : 0;
     } finally {
       abandonEarlyInit(early);
+      releaseOwn();
     }
   },
 });
 
-function earlyInit(plan: string): EarlyInit | undefined {
+/** A start another mydocker handed us over monitor.sock. Never rejects: one failure must not end the others' monitor. */
+async function serveShared({ request, go, report }: SharedStart): Promise<void> {
+  const early = earlyInit(request.plan);
   try {
-    const { stdio, bridge } = JSON.parse(plan) as EarlyInitPlan;
-    return spawnInitEarly(stdio, bridge);
+    if (!(await go)) return; // the run failed before its record: nothing to supervise
+    await supervise(request.id, request.handedOver, early, once(report));
+  } catch (e) {
+    log().error(`container ${request.id}: ${(e as Error).message ?? e}`);
+  } finally {
+    abandonEarlyInit(early);
+  }
+}
+
+function offerShared(shared: SharedMonitor): void {
+  try {
+    shared.open();
+  } catch (e) {
+    log().warn(`cannot serve other containers' starts: ${(e as Error).message}`); // each start then spawns its own monitor
+  }
+}
+
+const once = <T>(fn: (v: T) => void) => {
+  let done = false;
+  return (v: T) => {
+    if (done) return;
+    done = true;
+    fn(v);
+  };
+};
+
+function parsePlan(text: string): EarlyInitPlan | undefined {
+  try {
+    return JSON.parse(text) as EarlyInitPlan;
+  } catch {
+    return undefined;
+  }
+}
+
+function earlyInit(plan: EarlyInitPlan | undefined): EarlyInit | undefined {
+  if (!plan) return undefined;
+  try {
+    return spawnInitEarly(plan.stdio, plan.bridge);
   } catch {
     return undefined; // the start then spawns its own
   }
 }
 
-/** Supervises container `id` until it ends for good (its restart policy); `handedOver`: the exit of a foreground run whose restarts we take over. */
-async function supervise(id: string, handedOver: number | undefined, early: EarlyInit | undefined): Promise<void> {
+/**
+ * Supervises container `id` until it ends for good (its restart policy); `handedOver`: the exit of
+ * a foreground run whose restarts we take over. `report`: whether its first start ran (called once).
+ */
+async function supervise(id: string, handedOver: number | undefined, early: EarlyInit | undefined, report: (r: MonitorReport) => void): Promise<Outcome | undefined> {
   const first = findContainer(id);
-  // Only the first start is reported, and fd 3 is closed after it: a later write to fd 3 would
-  // reach whatever file got that number since.
-  let reported = false;
-  const report = (r: MonitorReport) => {
-    if (reported) return;
-    reported = true;
-    try {
-      writeSync(REPORT_FD, JSON.stringify(r) + "\n");
-      closeSync(REPORT_FD);
-    } catch {
-      // `run -d` is gone: nobody to tell
-    }
-  };
   const server = new AttachServer(containerDir(first.id));
   try {
     server.listen();
   } catch {
     // no attach for this container (the directory refused a socket); it runs all the same
   }
-  if (handedOver !== undefined && !claimAfterForeground(first.id, report)) return;
   try {
+    if (handedOver !== undefined && !claimAfterForeground(first.id, report)) return undefined;
     const previous: Outcome | undefined = handedOver === undefined ? undefined : { exitCode: handedOver, oomKilled: false };
-    const outcome = await superviseWithRestarts(first.id, (state) => runOnce(state, server, report, early), undefined, previous);
-    process.exitCode = outcome.error ? 1 : 0;
+    return await superviseWithRestarts(first.id, (state) => runOnce(state, server, report, early), undefined, previous);
   } finally {
     server.close();
   }

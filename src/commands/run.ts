@@ -1,7 +1,7 @@
 // `mydocker run [OPTIONS] [IMAGE] COMMAND [ARG...]`: builds an OCI config from docker-style flags and
 // runs it. Its halves are shared: reserveContainer (also `create`), and startDetached /
 // runInForeground, which start a created container (also `start`).
-import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, realpathSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { FlagError, splitArgs, UsageError, type OptionValues } from "../cli/argv";
@@ -13,14 +13,14 @@ import { newContainerId, shortId } from "../ids";
 import { buildSpec, type Spec } from "../spec";
 import { parseCpus, parseCpuset, parseInteger, parseMemory } from "../units";
 import { configureLog, log } from "../log";
-import { containerLayerDir, dataRoot, defaultRootfs, runtimeRoot } from "../paths";
+import { containerLayerDir, dataRoot, defaultRootfs } from "../paths";
 import { createVolumeSources, parseTmpfsSpec, parseVolumeSpec, volumeMount } from "../volumes";
 import type { ImageRecord, OciImageConfig } from "../image/store";
 import { normalizeReference } from "../image/reference";
-import { containerDir, createContainerRecord, logPath, NoSuchContainer, readState, removeContainerRecord, updateState, type ContainerState } from "../state/store";
+import { createContainerRecord, logPath, NoSuchContainer, readState, removeContainerRecord, updateState, type ContainerState } from "../state/store";
 import { LogWriter } from "../containers/logs";
 import { abandonEarlyInit, spawnInitEarly, type EarlyInit, type StartedContainer, type StdioPlan } from "../engine/container";
-import { faultEnv, faultPoint } from "../fault";
+import { faultPoint } from "../fault";
 import { mark, renderTrace, startTrace, step, tracing } from "../trace";
 import { bootId, processStartTime } from "../state/proc";
 import { Attachment } from "../engine/attach";
@@ -29,12 +29,11 @@ import { callerWindowSize } from "../cli/window-size";
 import { applySecurity } from "../security/defaults";
 import { securityArgs, securityOptions } from "../security/options";
 import type { Outcome } from "../containers/lifecycle";
-import { CLEAN_ENV, detachedStdio, selfCommand, WHEN_RECORDED_FLAG, type EarlyInitPlan } from "../engine/self";
-import { setBlocking } from "../../ffi/process";
-import type { MonitorReport } from "./monitor";
+import { detachedStdio } from "../engine/self";
+import { monitorEarly, monitorNow, type EarlyMonitor } from "../containers/monitor-link";
 import { networkArgs, networkRequest } from "../network/options";
 import { networkFromOptions } from "../network/spec";
-import { RESTART_AFTER_FLAG, restartArgs, shouldRestart, supervisionExtras } from "../containers/restart";
+import { restartArgs, shouldRestart, supervisionExtras } from "../containers/restart";
 
 export const runArgs = {
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
@@ -84,7 +83,7 @@ export default defineCommand({
     // its Bun right now, while we read the flags and write the record.
     const id = newContainerId();
     const early = options.detach ? undefined : spawnInitEarly(foregroundStdio(options.tty === true, streams), onBridge(options));
-    const monitor = options.detach ? spawnMonitorEarly(id, { stdio: detachedStdio(options.tty === true, options.interactive === true), bridge: onBridge(options) }) : undefined;
+    const monitor = options.detach ? monitorEarly(id, { stdio: detachedStdio(options.tty === true, options.interactive === true), bridge: onBridge(options) }) : undefined;
     let outcome: Outcome;
     try {
       const { spec, state } = reserveContainer(id, options, rest);
@@ -96,7 +95,7 @@ export default defineCommand({
         : await runInForeground(state, spec, options.interactive === true, { streams, sigProxy: options["sig-proxy"] !== false, claimed: true, early });
     } finally {
       abandonEarlyInit(early);
-      abandonMonitor(monitor);
+      monitor?.abandon();
     }
     if (outcome.error) log().error(outcome.error);
     else if (!options.detach) handOverRestarts(id, outcome.exitCode);
@@ -316,7 +315,7 @@ function writeAll(fd: number, data: Uint8Array): boolean {
  */
 export async function startDetached(state: ContainerState, printId = true, claimed = false, early?: EarlyMonitor): Promise<Outcome> {
   if (!claimed) state = claimStart(state, true);
-  const report = early ? releaseMonitor(early) : spawnMonitor(state.id, []);
+  const report = early ? early.go() : monitorNow(state.id);
   if (!report) {
     // Nobody supervises the container: end it (its cgroup holds whatever started) rather than
     // report a failure while it runs on.
@@ -330,25 +329,6 @@ export async function startDetached(state: ContainerState, printId = true, claim
   return { exitCode: 0, oomKilled: false };
 }
 
-/** A `mydocker monitor ID ...` in its own session; its report (fd 3), undefined if it died first. */
-function spawnMonitor(id: string, extra: string[]): MonitorReport | undefined {
-  // the monitor's own complaints, if it ever has any, go to monitor.log beside the container's
-  const monitorLog = openSync(join(containerDir(id), "monitor.log"), "a", 0o600);
-  const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", id, ...extra), {
-    stdio: ["ignore", "ignore", monitorLog, "pipe"],
-    env: { ...CLEAN_ENV, ...faultEnv() },
-    cwd: "/",
-    detached: true,
-  });
-  closeSync(monitorLog);
-  const reportFd = monitor.stdio[3] as unknown as number;
-  setBlocking(reportFd);
-  const report = readReport(reportFd);
-  closeSync(reportFd);
-  monitor.unref();
-  return report;
-}
-
 /**
  * After a foreground run (`run` without -d, `start -a`) ended with `exitCode`: when its restart
  * policy starts it again, a monitor takes over in the background from the backoff on (docker: the
@@ -357,70 +337,8 @@ function spawnMonitor(id: string, extra: string[]): MonitorReport | undefined {
 export function handOverRestarts(id: string, exitCode: number): void {
   const now = readState(id);
   if (!now?.restartPolicy || !shouldRestart(now, exitCode)) return;
-  const report = spawnMonitor(id, [RESTART_AFTER_FLAG, String(exitCode)]);
+  const report = monitorNow(id, exitCode);
   if (!report?.ok) log().error(`container ${shortId(id)} will not be restarted: ${report && !report.ok ? report.error : "its monitor died before it reported"}`);
-}
-
-/**
- * A monitor spawned by `run -d` before the container is recorded (its Bun starts meanwhile). It
- * waits for one byte on its fd 4 (WHEN_RECORDED_FLAG): given once the record is written
- * (releaseMonitor); if fd 4 closes without it (the run failed: abandonMonitor, or a kill), it
- * exits having touched nothing.
- */
-export interface EarlyMonitor {
-  reportFd: number;
-  goFd: number;
-  used: boolean;
-}
-
-function spawnMonitorEarly(id: string, plan: EarlyInitPlan): EarlyMonitor {
-  // (its complaints go to monitor.log once the container's directory exists: it opens it then;
-  // `plan`: how it may spawn the container's init while it waits)
-  const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", id, WHEN_RECORDED_FLAG, JSON.stringify(plan)), {
-    stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"],
-    env: { ...CLEAN_ENV, ...faultEnv() },
-    cwd: "/",
-    detached: true,
-  });
-  monitor.unref();
-  const reportFd = monitor.stdio[3] as unknown as number;
-  const goFd = monitor.stdio[4] as unknown as number;
-  setBlocking(reportFd);
-  return { reportFd, goFd, used: false };
-}
-
-/** The record is written: the early monitor may start the container; its report (undefined if it died first). */
-function releaseMonitor(m: EarlyMonitor): MonitorReport | undefined {
-  m.used = true;
-  try {
-    writeSync(m.goFd, "g");
-  } catch {
-    // it died already: its report says nothing, and the caller ends the container
-  }
-  closeSync(m.goFd);
-  const report = readReport(m.reportFd);
-  closeSync(m.reportFd);
-  return report;
-}
-
-/** An early monitor no start took: its fd 4 closes unanswered, and it exits. */
-function abandonMonitor(m: EarlyMonitor | undefined): void {
-  if (!m || m.used) return;
-  m.used = true;
-  closeSync(m.goFd);
-  closeSync(m.reportFd);
-}
-
-function readReport(fd: number): MonitorReport | undefined {
-  const buf = Buffer.alloc(64 * 1024);
-  let text = "";
-  for (;;) {
-    const n = readSync(fd, buf);
-    if (n === 0) break;
-    text += buf.subarray(0, n).toString();
-    if (text.endsWith("\n")) break;
-  }
-  return text ? (JSON.parse(text) as MonitorReport) : undefined;
 }
 
 /** What the container runs on: an image (overlay of its layers) or a plain root directory. */

@@ -1,7 +1,7 @@
 // The supervisor of one container of the docker-like CLI: starts it on the engine, records each
 // step in its state, keeps its output (detached: in container.log), waits for it, and settles it
 // (lifecycle.ts). The foreground `mydocker run` is the supervisor of its container; a detached one
-// gets a `mydocker monitor` process of its own.
+// is in the hands of a `mydocker monitor` process, shared by the detached containers of a root.
 import { readFileSync } from "node:fs";
 import { processStartTime } from "../state/proc";
 import { readState, updateState, type ContainerState } from "../state/store";
@@ -32,8 +32,9 @@ export interface SuperviseOptions {
 
 
 export async function superviseContainer(state: ContainerState, spec: Spec, opts: SuperviseOptions): Promise<Outcome> {
-  // The container's cgroup goes under ours: whoever reopens it later needs to know where we were.
-  const selfCgroup = readFileSync("/proc/self/cgroup", "utf8");
+  // The container's cgroup goes under its starter's (recorded by run/create: a shared monitor
+  // serves callers from any cgroup), else under ours; whoever reopens it later finds it there.
+  const selfCgroup = state.cgroup.selfCgroup || readFileSync("/proc/self/cgroup", "utf8");
   let started: StartedContainer;
   let network: NetworkPlan | undefined;
   // The record says "running" once the init is about to exec the command (while its execve runs).

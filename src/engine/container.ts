@@ -269,7 +269,7 @@ function launchInit(
   try {
     const orders = ordersFor(init.pid); // while the init's Bun starts
     setBlocking(ordersFd);
-    sendOrders(ordersFd, orders);
+    step("the orders to the init (fd 3)", () => sendOrders(ordersFd, orders));
     faultPoint("start:after-orders");
     for (const after of afterOrders) {
       try {

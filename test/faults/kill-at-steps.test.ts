@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { nftTableName } from "../../src/network/store";
 import { join } from "node:path";
-import { checkHostAroundEachTest, MYDOCKER, mydocker, ROOTFS, TEST_DATA_ROOT, TEST_ROOT, testEnv } from "../e2e/helpers";
+import { checkHostAroundEachTest, MYDOCKER, mydocker, mydockerProcesses, ROOTFS, TEST_DATA_ROOT, TEST_ROOT, testEnv } from "../e2e/helpers";
 
 checkHostAroundEachTest(async () => {
   // every record left by a case parses and is removable (the check above ran rm -f on them)
@@ -25,6 +25,14 @@ checkHostAroundEachTest(async () => {
 });
 
 const inspect = async (name: string) => JSON.parse((await mydocker(["inspect", name])).stdout)[0];
+/** A container's record as written (its monitor's pid is not in `inspect`). */
+const stateOf = (name: string) => {
+  for (const e of readdirSync(TEST_ROOT)) {
+    const file = join(TEST_ROOT, e, "state.json");
+    if (/^[0-9a-f]{64}$/.test(e) && existsSync(file) && JSON.parse(readFileSync(file, "utf8")).name === name) return JSON.parse(readFileSync(file, "utf8"));
+  }
+  throw new Error(`no record named ${name}`);
+};
 
 describe("the init killed before it runs the command: 125, one line, and the record says it never started", () => {
   // the first run on a host creates the default network, which may print its one ip_forward notice
@@ -83,6 +91,25 @@ describe("the supervisor killed", () => {
     // the monitor got no go-ahead (its fd 4 closed with the killed run): no init, no monitor is
     // left (the check after each case waits for every mydocker process to be gone)
     expect((await inspect("f-rec-d")).State.Running).toBe(false);
+  });
+
+  test("run -d killed right after it reserved the name, with a shared monitor: it ends the init it spawned ahead and goes on serving", async () => {
+    // a shared monitor of this fault's fingerprint: one that `start` spawned (start never reaches run:after-record)
+    const fault = { MYDOCKER_FAULT: "run:after-record" };
+    expect((await mydocker(["create", "--name", "f-shared", "--network", "none", "sleep", "30"])).code).toBe(0);
+    expect((await mydocker(["start", "f-shared"], { env: fault })).code).toBe(0);
+    const monitor = stateOf("f-shared").monitorPid as number;
+    const r = await mydocker(["run", "-d", "--name", "f-rec-shared", "--network", "none", "sleep", "30"], { env: fault });
+    expect(r.code).toBe(137);
+    // the init it had spawned for the killed run (a mydocker process until it execs) is gone; the monitor is not
+    for (let i = 0; i < 100 && mydockerProcesses().length > 1; i++) await Bun.sleep(20);
+    expect(mydockerProcesses()).toEqual([monitor]);
+    expect((await inspect("f-rec-shared")).State.Running).toBe(false);
+    expect((await inspect("f-shared")).State.Running).toBe(true);
+    // and it still serves: the next start of the same fingerprint is in its hands
+    expect((await mydocker(["create", "--name", "f-shared-2", "--network", "none", "sleep", "30"])).code).toBe(0);
+    expect((await mydocker(["start", "f-shared-2"], { env: fault })).code).toBe(0);
+    expect(stateOf("f-shared-2").monitorPid).toBe(monitor);
   });
 
   test("run killed right after it reserved the name: the next command shows the container as exited", async () => {

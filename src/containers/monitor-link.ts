@@ -1,0 +1,223 @@
+// How `run -d`, `start` and a foreground run's restart hand a container to a monitor, and hear
+// back whether its command started. One monitor supervises every detached container of a runtime
+// root: the first one spawned serves monitor.sock beside the records, and later starts ask it over
+// that socket (shared-monitor.ts). When there is none (or it refuses, or dies before it accepts),
+// a monitor of the container's own is spawned, which then offers itself to the next ones.
+//
+// The conversation on monitor.sock, one JSON line each:
+//   client  -> monitor  MonitorRequest
+//   monitor -> client   {"accepted": true|false}   (false: another build or data root, or closing)
+//   client  -> monitor  "go"                        (only with a plan: the record is written; a
+//                                                    client that closes instead gave up, and the
+//                                                    init spawned ahead is ended)
+//   monitor -> client   MonitorReport               (then the monitor ends the connection)
+import { closeSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { connectUnix } from "../../ffi/socket";
+import { setBlocking } from "../../ffi/process";
+import { containerDir } from "../state/store";
+import { dataRoot, runtimeRoot } from "../paths";
+import { faultEnv } from "../fault";
+import { CLEAN_ENV, selfCommand, WHEN_RECORDED_FLAG, type EarlyInitPlan } from "../engine/self";
+import { RESTART_AFTER_FLAG } from "./restart";
+
+export type MonitorReport = { ok: true } | { ok: false; error: string; code: number };
+
+/** What a start asks of the shared monitor. */
+export interface MonitorRequest {
+  /** the asking build and roots (monitorFingerprint): a monitor of another serves nobody else */
+  fingerprint: string;
+  id: string;
+  /** `run -d`: spawn the init now, start the container at "go" */
+  plan?: EarlyInitPlan;
+  /** a foreground run ended with this code: take over its restarts (RESTART_AFTER_FLAG) */
+  handedOver?: number;
+}
+
+export const SHARED_SOCKET = "monitor.sock";
+/** held (flock) by the shared monitor while it serves SHARED_SOCKET */
+export const SHARED_LOCK = "monitor.lock";
+/** the shared monitor's own complaints */
+export const SHARED_LOG = "monitor.log";
+
+/**
+ * Who may share a monitor: the same executable (its inode and mtime: a rebuilt binary gets a
+ * monitor of its own), the same data root, and the same fault point (the fault suite's
+ * MYDOCKER_FAULT, which the monitor acts on too). The runtime root is the socket's directory.
+ */
+export function monitorFingerprint(): string {
+  const exe = statSync(process.execPath);
+  return JSON.stringify([...selfCommand(), exe.ino, exe.mtimeMs, dataRoot(), faultEnv()]);
+}
+
+/** A monitor asked before the container's record exists (`run -d`); `go` once it is written. */
+export interface EarlyMonitor {
+  /** the record is written: start it; the monitor's report, undefined if the monitor died first */
+  go(): MonitorReport | undefined;
+  /** the run failed before the record: the monitor ends the init it spawned ahead */
+  abandon(): void;
+}
+
+/** `run -d`: a monitor for container `id`, told `plan` so that it spawns the init at once. */
+export function monitorEarly(id: string, plan: EarlyInitPlan): EarlyMonitor {
+  const shared = askShared({ fingerprint: monitorFingerprint(), id, plan });
+  if (shared) {
+    let done = false;
+    return {
+      go: () => {
+        done = true;
+        sendLine(shared.fd, "go");
+        const answer = shared.answer();
+        return answer.accepted ? answer.report : spawnMonitor(id, []); // refused, or gone before it accepted: one of its own
+      },
+      abandon: () => {
+        if (!done) closeSync(shared.fd);
+        done = true;
+      },
+    };
+  }
+  return spawnOwnMonitorEarly(id, plan);
+}
+
+/** `start`, a restart handed over: a monitor for the recorded container `id`; its report, undefined if it died first. */
+export function monitorNow(id: string, handedOver?: number): MonitorReport | undefined {
+  const shared = askShared({ fingerprint: monitorFingerprint(), id, ...(handedOver === undefined ? {} : { handedOver }) });
+  const answer = shared?.answer();
+  if (answer?.accepted) return answer.report;
+  return spawnMonitor(id, handedOver === undefined ? [] : [RESTART_AFTER_FLAG, String(handedOver)]);
+}
+
+interface SharedAsk {
+  fd: number;
+  /** not accepted: it refused, or was gone before it read the request; accepted: its report, undefined if it died first */
+  answer(): { accepted: false } | { accepted: true; report: MonitorReport | undefined };
+}
+
+/** Sends `request` to the shared monitor; undefined when there is none to ask. */
+function askShared(request: MonitorRequest): SharedAsk | undefined {
+  let fd: number;
+  try {
+    fd = connectUnix(join(runtimeRoot(), SHARED_SOCKET));
+  } catch {
+    return undefined; // none (ENOENT), or a dead one's socket (ECONNREFUSED), or a path too long
+  }
+  if (!sendLine(fd, JSON.stringify(request))) {
+    closeSync(fd);
+    return undefined;
+  }
+  return {
+    fd,
+    answer: () => {
+      const lines = lineReader(fd);
+      try {
+        const accepted = lines();
+        if (accepted === undefined || (JSON.parse(accepted) as { accepted?: boolean }).accepted !== true) return { accepted: false };
+        const report = lines();
+        return { accepted: true, report: report ? (JSON.parse(report) as MonitorReport) : undefined };
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}
+
+/** Lines read from a blocking fd; undefined at its end (or a reset connection). */
+function lineReader(fd: number): () => string | undefined {
+  const buf = Buffer.alloc(64 * 1024);
+  let pending = "";
+  return () => {
+    for (;;) {
+      const nl = pending.indexOf("\n");
+      if (nl >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        return line;
+      }
+      let n: number;
+      try {
+        n = readSync(fd, buf);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EINTR") continue;
+        return undefined; // ECONNRESET: closed with our request unread
+      }
+      if (n === 0) return undefined;
+      pending += buf.subarray(0, n).toString();
+    }
+  };
+}
+
+function sendLine(fd: number, text: string): boolean {
+  const data = Buffer.from(text + "\n");
+  try {
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+    return true;
+  } catch {
+    return false; // EPIPE: it is gone
+  }
+}
+
+/** A `mydocker monitor ID ...` in its own session; its report (fd 3), undefined if it died first. */
+function spawnMonitor(id: string, extra: string[]): MonitorReport | undefined {
+  // the monitor's own complaints, if it ever has any, go to monitor.log beside the container's
+  const monitorLog = openSync(join(containerDir(id), "monitor.log"), "a", 0o600);
+  const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", id, ...extra), {
+    stdio: ["ignore", "ignore", monitorLog, "pipe"],
+    env: { ...CLEAN_ENV, ...faultEnv() },
+    cwd: "/",
+    detached: true,
+  });
+  closeSync(monitorLog);
+  const reportFd = monitor.stdio[3] as unknown as number;
+  setBlocking(reportFd);
+  const report = readReport(reportFd);
+  closeSync(reportFd);
+  monitor.unref();
+  return report;
+}
+
+/**
+ * A monitor of its own spawned by `run -d` before the container is recorded (its Bun starts
+ * meanwhile). It waits for one byte on its fd 4 (WHEN_RECORDED_FLAG): given once the record is
+ * written (go); if fd 4 closes without it (the run failed: abandon, or a kill), it exits having
+ * touched nothing.
+ */
+function spawnOwnMonitorEarly(id: string, plan: EarlyInitPlan): EarlyMonitor {
+  // (its complaints go to monitor.log once the container's directory exists: it opens it then;
+  // `plan`: how it may spawn the container's init while it waits)
+  const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", id, WHEN_RECORDED_FLAG, JSON.stringify(plan)), {
+    stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"],
+    env: { ...CLEAN_ENV, ...faultEnv() },
+    cwd: "/",
+    detached: true,
+  });
+  monitor.unref();
+  const reportFd = monitor.stdio[3] as unknown as number;
+  const goFd = monitor.stdio[4] as unknown as number;
+  setBlocking(reportFd);
+  let used = false;
+  return {
+    go: () => {
+      used = true;
+      try {
+        writeSync(goFd, "g");
+      } catch {
+        // it died already: its report says nothing, and the caller ends the container
+      }
+      closeSync(goFd);
+      const report = readReport(reportFd);
+      closeSync(reportFd);
+      return report;
+    },
+    abandon: () => {
+      if (used) return;
+      used = true;
+      closeSync(goFd);
+      closeSync(reportFd);
+    },
+  };
+}
+
+function readReport(fd: number): MonitorReport | undefined {
+  const line = lineReader(fd)();
+  return line ? (JSON.parse(line) as MonitorReport) : undefined;
+}

@@ -1,0 +1,136 @@
+// One monitor for the detached containers of a runtime root (src/containers/shared-monitor.ts):
+// later starts hand their containers to the monitor that the first one spawned, over
+// monitor.sock; it ends with its last container; killed, it leaves them running as a monitor of
+// their own would; starts that it must not serve (another data root) get a monitor of their own.
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { checkHostAroundEachTest, MYDOCKER, mydocker, mydockerProcesses, TEST_ROOT, testEnv } from "./helpers";
+
+checkHostAroundEachTest();
+
+const SOCKET = join(TEST_ROOT, "monitor.sock");
+const state = (id: string) => JSON.parse(readFileSync(join(TEST_ROOT, id, "state.json"), "utf8"));
+
+async function runDetached(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const r = await mydocker(["run", "-d", ...args], { env });
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return r.stdout.trim();
+}
+
+async function until(cond: () => boolean, ms = 5_000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); await Bun.sleep(20)) if (Date.now() > end) throw new Error("timed out");
+}
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.startsWith("Z");
+
+describe("the shared monitor", () => {
+  test("three run -d: one monitor process for all, each its own log and stop; it ends with the last container", async () => {
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) ids.push(await runDetached(["--network", "none", "sh", "-c", `echo out-${n}; exec sleep 60`]));
+    const monitor = state(ids[0]!).monitorPid as number;
+    expect(ids.map((id) => state(id).monitorPid)).toEqual([monitor, monitor, monitor]);
+    expect(mydockerProcesses()).toEqual([monitor]);
+    expect(existsSync(SOCKET)).toBe(true);
+    // the containers hold nothing of the monitor's (its socket, its lock): their stdio only
+    for (const id of ids) expect(readdirSync(`/proc/${state(id).pid}/fd`).sort()).toEqual(["0", "1", "2"]);
+    for (const [i, id] of ids.entries()) {
+      await until(() => readFileSync(join(TEST_ROOT, id, "container.log"), "utf8").includes(`out-${i + 1}`));
+      expect((await mydocker(["logs", id])).stdout).toBe(`out-${i + 1}\n`);
+    }
+    // one stopped: its exit recorded by the monitor, the others untouched
+    expect((await mydocker(["stop", "-t", "1", ids[1]!])).code).toBe(0);
+    const ps = (await mydocker(["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Status}}"])).stdout;
+    expect(ps).toMatch(new RegExp(`^${ids[1]} Exited \\(137\\)`, "m"));
+    expect(ps).toMatch(new RegExp(`^${ids[0]} Up`, "m"));
+    expect(ps).toMatch(new RegExp(`^${ids[2]} Up`, "m"));
+    expect(alive(monitor)).toBe(true);
+    expect((await mydocker(["rm", "-f", ...ids])).code).toBe(0);
+    await until(() => !alive(monitor));
+    expect(existsSync(SOCKET)).toBe(false);
+  });
+
+  test("killed (SIGKILL), it leaves its containers running; stop and rm clean up; the next start gets a monitor that is shared again", async () => {
+    const a = await runDetached(["--network", "none", "sleep", "60"]);
+    const b = await runDetached(["--network", "none", "sleep", "60"]);
+    const first = state(a).monitorPid as number;
+    expect(state(b).monitorPid).toBe(first);
+    process.kill(first, "SIGKILL");
+    await until(() => !alive(first));
+    for (const id of [a, b]) expect(readFileSync(`/proc/${state(id).pid}/cmdline`, "utf8")).toBe("sleep\u000060\u0000");
+    expect((await mydocker(["ps", "-q"])).stdout.split("\n").filter(Boolean)).toHaveLength(2);
+    // its socket file is left, with nobody behind it: the next start spawns a monitor of its own
+    const c = await runDetached(["--network", "none", "sleep", "60"]);
+    const d = await runDetached(["--network", "none", "sleep", "60"]);
+    const second = state(c).monitorPid as number;
+    expect(second).not.toBe(first);
+    expect(state(d).monitorPid).toBe(second);
+    expect((await mydocker(["stop", "-t", "1", a])).code).toBe(0);
+    expect((await mydocker(["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Status}}"])).stdout).toMatch(new RegExp(`^${a} Exited \\(unknown\\)`, "m"));
+    expect((await mydocker(["rm", "-f", a, b, c, d])).code).toBe(0);
+    await until(() => !alive(second));
+  });
+
+  test("a start with another data root is refused by it and gets a monitor of its own", async () => {
+    const other = mkdtempSync(join(tmpdir(), "mydocker-test-dataroot-"));
+    try {
+      const a = await runDetached(["--network", "none", "sleep", "60"]);
+      const b = await runDetached(["--network", "none", "sleep", "60"], { MYDOCKER_DATA_ROOT: other });
+      expect(state(b).monitorPid).not.toBe(state(a).monitorPid);
+      expect(mydockerProcesses().sort()).toEqual([state(a).monitorPid, state(b).monitorPid].sort());
+      expect((await mydocker(["rm", "-f", b], { env: { MYDOCKER_DATA_ROOT: other } })).code).toBe(0);
+      expect((await mydocker(["rm", "-f", a])).code).toBe(0);
+    } finally {
+      await until(() => mydockerProcesses().length === 0).catch(() => {});
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  test("starts racing its end (the last container removed at that moment): every run -d gets a monitor and runs", async () => {
+    for (let i = 0; i < 6; i++) {
+      const a = await runDetached(["--network", "none", "sleep", "60"]);
+      const [rm, b] = await Promise.all([mydocker(["rm", "-f", a]), mydocker(["run", "-d", "--network", "none", "sleep", "60"])]);
+      expect(rm.code).toBe(0);
+      expect(b.stderr).toBe("");
+      expect(b.code).toBe(0);
+      const id = b.stdout.trim();
+      expect(alive(state(id).pid)).toBe(true);
+      expect(alive(state(id).monitorPid)).toBe(true);
+      expect((await mydocker(["rm", "-f", id])).code).toBe(0);
+    }
+  });
+
+  const v1Memory = readFileSync("/proc/self/cgroup", "utf8").match(/^\d+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m)?.[1];
+  // Skipped on cgroup2 (the VM): the test calls from a cgroup of its own made below ours, and on
+  // cgroup2 the no-internal-processes rule forbids a cgroup that holds the caller to give its
+  // children (the container's) controllers. On v1 the memory hierarchy shows the same choice.
+  test.skipIf(v1Memory === undefined)("a start from another cgroup: its container's cgroup goes under the caller's, not under the monitor's", async () => {
+    const a = await runDetached(["--network", "none", "sleep", "60"]);
+    const caller = join("/sys/fs/cgroup/memory", v1Memory!, `mydocker-test-caller-${process.pid}`);
+    mkdirSync(caller);
+    try {
+      const script = `echo $$ > ${caller}/cgroup.procs && exec ${MYDOCKER} run -d --network none sleep 60`;
+      const p = Bun.spawn(["sh", "-c", script], { env: testEnv(), stdout: "pipe", stderr: "pipe" });
+      const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+      expect(code).toBe(0);
+      const b = out.trim();
+      expect(state(b).monitorPid).toBe(state(a).monitorPid); // served by the shared monitor...
+      const memoryOf = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, "utf8").match(/^\d+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m)![1]!;
+      expect(memoryOf(state(b).pid)).toStartWith(`${v1Memory === "/" ? "" : v1Memory}/mydocker-test-caller-${process.pid}/`); // ...under its caller's cgroup
+      expect(memoryOf(state(a).monitorPid)).toBe(v1Memory!);
+      expect((await mydocker(["rm", "-f", a, b])).code).toBe(0);
+    } finally {
+      await until(() => mydockerProcesses().length === 0).catch(() => {});
+      removeTree(caller);
+    }
+  });
+});
+
+/** A cgroup and the ones below it, deepest first (rmdir(2) of a cgroup with children is EBUSY). */
+function removeTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name));
+  rmdirSync(dir);
+}
