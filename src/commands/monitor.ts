@@ -124,6 +124,21 @@ async function supervise(id: string, handedOver: number | undefined, early: Earl
     return await superviseWithRestarts(first.id, (state) => runOnce(state, server, report, early), undefined, previous);
   } finally {
     server.close();
+    letGo(first.id);
+  }
+}
+
+/**
+ * Done with the container (exited for good): the record no longer names us as its monitor. A
+ * shared monitor lives on, and `start`, `stop` and `ps` read a live monitor of an exited
+ * container as one still in charge of it (restarting it, or about to record its exit).
+ */
+function letGo(id: string): void {
+  const me = processStartTime(process.pid);
+  try {
+    updateState(id, (now) => (now.status === "exited" && now.monitorPid === process.pid && now.monitorStartTime === me ? { monitorPid: undefined, monitorStartTime: undefined } : {}));
+  } catch {
+    // removed meanwhile (`rm -f`), or a full disk: a dead monitor's claim is read as none anyway
   }
 }
 

@@ -52,6 +52,26 @@ describe("the shared monitor", () => {
     expect(existsSync(SOCKET)).toBe(false);
   });
 
+  test("a container stopped while the monitor serves others can be started and restarted again, in its hands", async () => {
+    const a = await runDetached(["--network", "none", "sleep", "60"]);
+    const b = await runDetached(["--network", "none", "sleep", "60"]);
+    const monitor = state(a).monitorPid as number;
+    expect((await mydocker(["stop", "-t", "0", b])).code).toBe(0);
+    // the record no longer names a monitor once it let go of the exited container
+    await until(() => state(b).monitorPid === undefined);
+    const started = await mydocker(["start", b]);
+    expect(started.stderr).toBe("");
+    expect(started.code).toBe(0);
+    expect(state(b).status).toBe("running");
+    expect(state(b).monitorPid).toBe(monitor);
+    const restarted = await mydocker(["restart", "-t", "0", b]);
+    expect(restarted.stderr).toBe("");
+    expect(restarted.code).toBe(0);
+    expect(state(b).status).toBe("running");
+    expect(state(b).monitorPid).toBe(monitor);
+    expect(mydockerProcesses()).toEqual([monitor]);
+  });
+
   test("killed (SIGKILL), it leaves its containers running; stop and rm clean up; the next start gets a monitor that is shared again", async () => {
     const a = await runDetached(["--network", "none", "sleep", "60"]);
     const b = await runDetached(["--network", "none", "sleep", "60"]);
