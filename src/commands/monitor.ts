@@ -63,7 +63,7 @@ export default defineCommand({
 async function serveShared({ request, go, report }: SharedStart): Promise<void> {
   const early = earlyInit(request.plan);
   try {
-    if (!(await go)) return; // the run failed before its record: nothing to supervise
+    if (!(await go)) return; // the client gave up (its run failed, or we answered too late): not ours
     await supervise(request.id, request.handedOver, early, once(report));
   } catch (e) {
     log().error(`container ${request.id}: ${(e as Error).message ?? e}`);

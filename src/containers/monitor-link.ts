@@ -6,15 +6,20 @@
 //
 // The conversation on monitor.sock, one JSON line each:
 //   client  -> monitor  MonitorRequest
-//   monitor -> client   {"accepted": true|false}   (false: another build or data root, or closing)
-//   client  -> monitor  "go"                        (only with a plan: the record is written; a
+//   monitor -> client   {"accepted": true|false}   (false: another build, data root or fault
+//                                                    point, or it is closing)
+//   client  -> monitor  "go"                        (`run -d`: once the record is written; a
 //                                                    client that closes instead gave up, and the
-//                                                    init spawned ahead is ended)
+//                                                    monitor ends the init it spawned ahead)
 //   monitor -> client   MonitorReport               (then the monitor ends the connection)
+// The client waits for "accepted" at most ACCEPT_WAIT_MS (a monitor frozen, or stuck in another
+// start) and then spawns a monitor of its own; it says "go" only after "accepted", so that a
+// monitor that answers late never supervises a container that another monitor has.
 import { closeSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { connectUnix } from "../../ffi/socket";
 import { setBlocking } from "../../ffi/process";
+import { pollIn } from "../../ffi/poll";
 import { containerDir } from "../state/store";
 import { dataRoot, runtimeRoot } from "../paths";
 import { faultEnv } from "../fault";
@@ -50,6 +55,9 @@ export function monitorFingerprint(): string {
   return JSON.stringify([...selfCommand(), exe.ino, exe.mtimeMs, dataRoot(), faultEnv()]);
 }
 
+/** How long a start waits for the shared monitor's "accepted" before it spawns a monitor of its own. */
+export const ACCEPT_WAIT_MS = 2_000;
+
 /** A monitor asked before the container's record exists (`run -d`); `go` once it is written. */
 export interface EarlyMonitor {
   /** the record is written: start it; the monitor's report, undefined if the monitor died first */
@@ -61,36 +69,32 @@ export interface EarlyMonitor {
 /** `run -d`: a monitor for container `id`, told `plan` so that it spawns the init at once. */
 export function monitorEarly(id: string, plan: EarlyInitPlan): EarlyMonitor {
   const shared = askShared({ fingerprint: monitorFingerprint(), id, plan });
-  if (shared) {
-    let done = false;
-    return {
-      go: () => {
-        done = true;
-        sendLine(shared.fd, "go");
-        const answer = shared.answer();
-        return answer.accepted ? answer.report : spawnMonitor(id, []); // refused, or gone before it accepted: one of its own
-      },
-      abandon: () => {
-        if (!done) closeSync(shared.fd);
-        done = true;
-      },
-    };
-  }
-  return spawnOwnMonitorEarly(id, plan);
+  if (!shared) return spawnOwnMonitorEarly(id, plan);
+  return {
+    go: () => {
+      const answer = shared.go();
+      return answer.accepted ? answer.report : spawnMonitor(id, []); // refused, or no answer: one of its own
+    },
+    abandon: () => shared.close(),
+  };
 }
 
 /** `start`, a restart handed over: a monitor for the recorded container `id`; its report, undefined if it died first. */
 export function monitorNow(id: string, handedOver?: number): MonitorReport | undefined {
-  const shared = askShared({ fingerprint: monitorFingerprint(), id, ...(handedOver === undefined ? {} : { handedOver }) });
-  const answer = shared?.answer();
+  const answer = askShared({ fingerprint: monitorFingerprint(), id, ...(handedOver === undefined ? {} : { handedOver }) })?.go();
   if (answer?.accepted) return answer.report;
   return spawnMonitor(id, handedOver === undefined ? [] : [RESTART_AFTER_FLAG, String(handedOver)]);
 }
 
 interface SharedAsk {
-  fd: number;
-  /** not accepted: it refused, or was gone before it read the request; accepted: its report, undefined if it died first */
-  answer(): { accepted: false } | { accepted: true; report: MonitorReport | undefined };
+  /**
+   * Waits for "accepted", says "go" and reads the report. Not accepted: it refused, was gone
+   * before it read the request, or did not answer in time. Accepted: its report, undefined if it
+   * died before it reported.
+   */
+  go(): { accepted: false } | { accepted: true; report: MonitorReport | undefined };
+  /** the start gave up (before go) */
+  close(): void;
 }
 
 /** Sends `request` to the shared monitor; undefined when there is none to ask. */
@@ -105,17 +109,23 @@ function askShared(request: MonitorRequest): SharedAsk | undefined {
     closeSync(fd);
     return undefined;
   }
+  let open = true;
+  const close = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
   return {
-    fd,
-    answer: () => {
+    close,
+    go: () => {
       const lines = lineReader(fd);
       try {
-        const accepted = lines();
+        const accepted = pollIn(fd, ACCEPT_WAIT_MS) === 0 ? undefined : lines();
         if (accepted === undefined || (JSON.parse(accepted) as { accepted?: boolean }).accepted !== true) return { accepted: false };
+        if (!sendLine(fd, "go")) return { accepted: true, report: undefined };
         const report = lines();
         return { accepted: true, report: report ? (JSON.parse(report) as MonitorReport) : undefined };
       } finally {
-        closeSync(fd);
+        close();
       }
     },
   };

@@ -16,7 +16,7 @@ import { monitorFingerprint, SHARED_LOCK, SHARED_LOG, SHARED_SOCKET, type Monito
 /** One start in the shared monitor's hands. */
 export interface SharedStart {
   request: MonitorRequest;
-  /** resolves true at the client's "go", false if it closed first (it gave up: the run failed) */
+  /** resolves true at the client's "go", false if it closed first (it gave up: the run failed, or it waited too long for "accepted") */
   go: Promise<boolean>;
   /** tells the client whether the command started, and ends the connection */
   report(r: MonitorReport): void;
@@ -111,8 +111,8 @@ export class SharedMonitor {
     }
     const release = this.hold();
     let resolveGo!: (go: boolean) => void;
-    const go = request.plan ? new Promise<boolean>((r) => (resolveGo = r)) : Promise.resolve(true);
-    s.data.start = { resolveGo: (v) => resolveGo?.(v) };
+    const go = new Promise<boolean>((r) => (resolveGo = r));
+    s.data.start = { resolveGo };
     s.write(JSON.stringify({ accepted: true }) + "\n");
     let reported = false;
     const report = (r: MonitorReport) => {

@@ -64,7 +64,7 @@ describe("log rotation", () => {
   });
 
   test("plain logs while the log rotates fast: every output is consecutive lines, each once, in order", async () => {
-    await mydocker(["run", "-d", "--name", "lr6", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); echo line-$i; done"]);
+    await mydocker(["run", "-d", "--name", "lr6", "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "sh", "-c", "i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); echo line-$i; done"]);
     let reads = 0;
     while (reads < 40 && (await inspect("lr6", "{{.State.Status}}")) === "running") {
       const numbers = (await mydocker(["logs", "lr6"])).stdout.split("\n").filter(Boolean).map((l) => Number(/^line-(\d+)$/.exec(l)?.[1]));

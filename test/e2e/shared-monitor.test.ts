@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkHostAroundEachTest, MYDOCKER, mydocker, mydockerProcesses, TEST_ROOT, testEnv } from "./helpers";
+import { ACCEPT_WAIT_MS } from "../../src/containers/monitor-link";
 
 checkHostAroundEachTest();
 
@@ -91,6 +92,30 @@ describe("the shared monitor", () => {
     expect((await mydocker(["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Status}}"])).stdout).toMatch(new RegExp(`^${a} Exited \\(unknown\\)`, "m"));
     expect((await mydocker(["rm", "-f", a, b, c, d])).code).toBe(0);
     await until(() => !alive(second));
+  });
+
+  test("frozen (SIGSTOP), it does not hold a start up: after its time the start gets a monitor of its own, which the woken one leaves alone", async () => {
+    const a = await runDetached(["--network", "none", "sleep", "60"]);
+    const frozen = state(a).monitorPid as number;
+    process.kill(frozen, "SIGSTOP");
+    let b: string;
+    try {
+      const began = Date.now();
+      b = await runDetached(["--network", "none", "sleep", "60"]);
+      expect(Date.now() - began).toBeGreaterThanOrEqual(ACCEPT_WAIT_MS);
+    } finally {
+      process.kill(frozen, "SIGCONT");
+    }
+    const own = state(b).monitorPid as number;
+    expect(own).not.toBe(frozen);
+    // woken, it reads the request it had not answered, spawns the init it asked for, and ends that
+    // init when it finds the client gone: two monitors are left, no init of ours
+    await until(() => mydockerProcesses().length === 2);
+    await Bun.sleep(300);
+    expect(mydockerProcesses().sort()).toEqual([frozen, own].sort());
+    expect(state(b).monitorPid).toBe(own);
+    expect(state(b).status).toBe("running");
+    expect((await mydocker(["rm", "-f", a, b])).code).toBe(0);
   });
 
   test("a start with another data root is refused by it and gets a monitor of its own", async () => {
