@@ -15,7 +15,8 @@ import { LogWriter } from "../containers/logs";
 import { AttachServer, Frame } from "../containers/attach-socket";
 import type { MonitorReport } from "../containers/monitor-link";
 import { SharedMonitor, type SharedStart } from "../containers/shared-monitor";
-import { containerDir, findContainer, logPath, readConfig, updateState, type ContainerState } from "../state/store";
+import { containerDir, logPath, readConfig, readState, updateState, type ContainerState } from "../state/store";
+import { finishOrphan } from "../containers/lifecycle";
 import { processStartTime } from "../state/proc";
 import { abandonEarlyInit, spawnInitEarly, type EarlyInit, type StartedContainer } from "../engine/container";
 import { dup2, setNonBlocking, setWindowSize } from "../../ffi/tty";
@@ -35,6 +36,9 @@ export default defineCommand({
     // `run -d`: the init first (its Bun starts while we wait for the record), used by the first
     // start if the container turns out as planned, else ended (see usableEarlyInit)
     const early = flag === WHEN_RECORDED_FLAG && value ? earlyInit(parsePlan(value)) : undefined;
+    // One container's failure must not end the supervision of the others: said, not fatal.
+    process.on("unhandledRejection", (e) => log().error(`monitor: ${(e as Error)?.stack ?? e}`));
+    process.on("uncaughtException", (e) => log().error(`monitor: ${e.stack ?? e}`));
     const shared = new SharedMonitor(serveShared);
     const releaseOwn = shared.hold();
     // Only the first start is reported, and fd 3 is closed after it: a later write to fd 3 would
@@ -108,23 +112,45 @@ function earlyInit(plan: EarlyInitPlan | undefined): EarlyInit | undefined {
 
 /**
  * Supervises container `id` until it ends for good (its restart policy); `handedOver`: the exit of
- * a foreground run whose restarts we take over. `report`: whether its first start ran (called once).
+ * a foreground run whose restarts we take over. `report`: whether its first start ran (called
+ * once). Never rejects: a shared monitor must outlive a failure of one of its containers.
  */
 async function supervise(id: string, handedOver: number | undefined, early: EarlyInit | undefined, report: (r: MonitorReport) => void): Promise<Outcome | undefined> {
-  const first = findContainer(id);
-  const server = new AttachServer(containerDir(first.id));
+  const server = new AttachServer(containerDir(id));
   try {
     server.listen();
   } catch {
     // no attach for this container (the directory refused a socket); it runs all the same
   }
   try {
-    if (handedOver !== undefined && !claimAfterForeground(first.id, report)) return undefined;
+    if (handedOver !== undefined && !claimAfterForeground(id, report)) return undefined;
     const previous: Outcome | undefined = handedOver === undefined ? undefined : { exitCode: handedOver, oomKilled: false };
-    return await superviseWithRestarts(first.id, (state) => runOnce(state, server, report, early), undefined, previous);
+    return await superviseWithRestarts(id, (state) => runOnce(state, server, report, early), undefined, previous);
+  } catch (e) {
+    const error = `its monitor failed: ${(e as Error).message ?? e}`;
+    report({ ok: false, error, code: 125 });
+    endUnsupervised(id, error);
+    return { exitCode: 125, oomKilled: false, error };
   } finally {
     server.close();
-    letGo(first.id);
+    letGo(id);
+  }
+}
+
+/**
+ * A supervision that failed (a record that cannot be read or written between two runs, a
+ * container removed meanwhile): a container that still names us is ended and recorded exited,
+ * since nobody else would while we live on.
+ */
+function endUnsupervised(id: string, error: string): void {
+  log().error(`container ${id}: ${error}`);
+  try {
+    const now = readState(id);
+    if (!now || now.status === "exited" || now.monitorPid !== process.pid) return;
+    finishOrphan(now, { evenIfSupervised: true });
+    updateState(id, (s) => (s.status === "exited" && !s.error ? { error } : {})); // what `inspect` says of it
+  } catch (e) {
+    log().error(`container ${id}: cannot end it: ${(e as Error).message ?? e}`);
   }
 }
 

@@ -209,7 +209,8 @@ export function claimStart(state: ContainerState, detached: boolean): ContainerS
   const claimed = updateState(state.id, (now) => {
     if (now.status !== "created") refusal = `container ${now.name} is ${now.status}: only a created container can be started`;
     else if (now.monitorPid !== undefined && now.monitorPid !== process.pid && monitorAlive(now)) refusal = `container ${now.name} is already being started`;
-    return refusal ? {} : { monitorPid: process.pid, monitorStartTime: processStartTime(process.pid), detached };
+    // its cgroup goes under the starter's (as a `run` records it): `create` may have run elsewhere
+    return refusal ? {} : { monitorPid: process.pid, monitorStartTime: processStartTime(process.pid), detached, cgroup: { ...now.cgroup, selfCgroup: readFileSync("/proc/self/cgroup", "utf8") } };
   });
   if (!claimed) throw new NoSuchContainer(state.name);
   if (refusal) throw new UsageError(refusal);

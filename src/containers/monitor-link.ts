@@ -15,7 +15,7 @@
 // The client waits for "accepted" at most ACCEPT_WAIT_MS (a monitor frozen, or stuck in another
 // start) and then spawns a monitor of its own; it says "go" only after "accepted", so that a
 // monitor that answers late never supervises a container that another monitor has.
-import { closeSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { connectUnix } from "../../ffi/socket";
 import { setBlocking } from "../../ffi/process";
@@ -47,12 +47,15 @@ export const SHARED_LOG = "monitor.log";
 
 /**
  * Who may share a monitor: the same executable (its inode and mtime: a rebuilt binary gets a
- * monitor of its own), the same data root, and the same fault point (the fault suite's
- * MYDOCKER_FAULT, which the monitor acts on too). The runtime root is the socket's directory.
+ * monitor of its own; under `bun run src/cli.ts` that is bun's, so edited sources may meet an
+ * older monitor), the same data root, the same fault point (the fault suite's MYDOCKER_FAULT,
+ * which the monitor acts on too), and the same cgroup: a monitor lives in the cgroup of whoever
+ * spawned it, and ends with it (a systemd scope that ends), so it serves only callers from there.
+ * The runtime root is the socket's directory.
  */
 export function monitorFingerprint(): string {
   const exe = statSync(process.execPath);
-  return JSON.stringify([...selfCommand(), exe.ino, exe.mtimeMs, dataRoot(), faultEnv()]);
+  return JSON.stringify([...selfCommand(), exe.ino, exe.mtimeMs, dataRoot(), faultEnv(), readFileSync("/proc/self/cgroup", "utf8")]);
 }
 
 /** How long a start waits for the shared monitor's "accepted" before it spawns a monitor of its own. */
@@ -119,11 +122,11 @@ function askShared(request: MonitorRequest): SharedAsk | undefined {
     go: () => {
       const lines = lineReader(fd);
       try {
+        // (0: no answer in time, or a signal came: either way we do not wait on)
         const accepted = pollIn(fd, ACCEPT_WAIT_MS) === 0 ? undefined : lines();
-        if (accepted === undefined || (JSON.parse(accepted) as { accepted?: boolean }).accepted !== true) return { accepted: false };
+        if (parsed<{ accepted?: boolean }>(accepted)?.accepted !== true) return { accepted: false };
         if (!sendLine(fd, "go")) return { accepted: true, report: undefined };
-        const report = lines();
-        return { accepted: true, report: report ? (JSON.parse(report) as MonitorReport) : undefined };
+        return { accepted: true, report: parsed<MonitorReport>(lines()) };
       } finally {
         close();
       }
@@ -228,6 +231,15 @@ function spawnOwnMonitorEarly(id: string, plan: EarlyInitPlan): EarlyMonitor {
 }
 
 function readReport(fd: number): MonitorReport | undefined {
-  const line = lineReader(fd)();
-  return line ? (JSON.parse(line) as MonitorReport) : undefined;
+  return parsed<MonitorReport>(lineReader(fd)());
+}
+
+/** A line of JSON; undefined for none, or one cut short (its writer died mid-line). */
+function parsed<T>(line: string | undefined): T | undefined {
+  if (!line) return undefined;
+  try {
+    return JSON.parse(line) as T;
+  } catch {
+    return undefined;
+  }
 }

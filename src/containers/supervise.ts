@@ -15,6 +15,7 @@ import { prepareRootfs, releaseRootfs } from "./rootfs";
 import { containerActor, emit } from "../events";
 import { prepareNetwork, usesBridge, type NetworkPlan } from "../network/attach";
 import { withSharedNetwork } from "../network/spec";
+import { log } from "../log";
 
 export type { Outcome };
 
@@ -96,7 +97,8 @@ export async function superviseContainer(state: ContainerState, spec: Spec, opts
   const logs = opts.logFile ? new LogWriter(opts.logFile) : undefined;
   const pumped = logs ? logs.pump(started.init.stdout, started.init.stderr) : Promise.resolve();
   opts.onStarted?.({ ok: true, pid: started.pid });
-  const relayed = opts.onRunning?.(started);
+  // (a relay that fails, e.g. a log on a full disk, loses output, not the container: its exit is still recorded)
+  const relayed = Promise.resolve(opts.onRunning?.(started)).catch((e) => log().error(`container ${state.id}: its output: ${(e as Error).message ?? e}`));
   const running = now();
   const exit = await waitForExit(started);
   mark("wait: the command runs until it exits", running, `exit ${exit.exitCode}`);

@@ -3,7 +3,7 @@
 // monitor.sock; it ends with its last container; killed, it leaves them running as a monitor of
 // their own would; starts that it must not serve (another data root) get a monitor of their own.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkHostAroundEachTest, MYDOCKER, mydocker, mydockerProcesses, TEST_ROOT, testEnv } from "./helpers";
@@ -118,6 +118,24 @@ describe("the shared monitor", () => {
     expect((await mydocker(["rm", "-f", a, b])).code).toBe(0);
   });
 
+  test("a failure in one container's supervision ends that container, not the monitor: the others run on, in its hands", async () => {
+    // the monitor's own first container, with a restart policy whose next run cannot read its config
+    const b = await runDetached(["--network", "none", "--restart", "always", "sh", "-c", "sleep 0.5; exit 1"]);
+    const a = await runDetached(["--network", "none", "sleep", "60"]);
+    const monitor = state(b).monitorPid as number;
+    expect(state(a).monitorPid).toBe(monitor);
+    writeFileSync(join(TEST_ROOT, b, "config.json"), "{");
+    await until(() => state(b).status === "exited" && state(b).monitorPid === undefined);
+    expect(state(b).error).toContain("its monitor failed");
+    expect(alive(monitor)).toBe(true);
+    expect(state(a).status).toBe("running");
+    expect(alive(state(a).pid)).toBe(true);
+    const c = await runDetached(["--network", "none", "sleep", "60"]);
+    expect(state(c).monitorPid).toBe(monitor);
+    expect(readFileSync(join(TEST_ROOT, "monitor.log"), "utf8")).toContain(`container ${b}: its monitor failed`);
+    expect((await mydocker(["rm", "-f", a, b, c])).code).toBe(0);
+  });
+
   test("a start with another data root is refused by it and gets a monitor of its own", async () => {
     const other = mkdtempSync(join(tmpdir(), "mydocker-test-dataroot-"));
     try {
@@ -151,22 +169,37 @@ describe("the shared monitor", () => {
   // Skipped on cgroup2 (the VM): the test calls from a cgroup of its own made below ours, and on
   // cgroup2 the no-internal-processes rule forbids a cgroup that holds the caller to give its
   // children (the container's) controllers. On v1 the memory hierarchy shows the same choice.
-  test.skipIf(v1Memory === undefined)("a start from another cgroup: its container's cgroup goes under the caller's, not under the monitor's", async () => {
+  test.skipIf(v1Memory === undefined)("a start from another cgroup gets a monitor of its own, in that cgroup, and its container's cgroup goes under it; so does a start of a container created elsewhere", async () => {
     const a = await runDetached(["--network", "none", "sleep", "60"]);
     const caller = join("/sys/fs/cgroup/memory", v1Memory!, `mydocker-test-caller-${process.pid}`);
-    mkdirSync(caller);
-    try {
-      const script = `echo $$ > ${caller}/cgroup.procs && exec ${MYDOCKER} run -d --network none sleep 60`;
+    const memoryOf = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, "utf8").match(/^\d+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m)![1]!;
+    const callerPath = `${v1Memory === "/" ? "" : v1Memory}/mydocker-test-caller-${process.pid}`;
+    const fromCaller = async (...args: string[]) => {
+      const script = `echo $$ > ${caller}/cgroup.procs && exec ${MYDOCKER} ${args.join(" ")}`;
       const p = Bun.spawn(["sh", "-c", script], { env: testEnv(), stdout: "pipe", stderr: "pipe" });
       const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
       expect(code).toBe(0);
-      const b = out.trim();
-      expect(state(b).monitorPid).toBe(state(a).monitorPid); // served by the shared monitor...
-      const memoryOf = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, "utf8").match(/^\d+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m)![1]!;
-      expect(memoryOf(state(b).pid)).toStartWith(`${v1Memory === "/" ? "" : v1Memory}/mydocker-test-caller-${process.pid}/`); // ...under its caller's cgroup
+      return out.trim();
+    };
+    mkdirSync(caller);
+    const ids = [a];
+    try {
+      const b = await fromCaller("run", "-d", "--network", "none", "sleep", "60");
+      ids.push(b);
+      expect(state(b).monitorPid).not.toBe(state(a).monitorPid);
+      expect(memoryOf(state(b).monitorPid)).toBe(callerPath);
+      expect(memoryOf(state(b).pid)).toStartWith(`${callerPath}/`);
       expect(memoryOf(state(a).monitorPid)).toBe(v1Memory!);
-      expect((await mydocker(["rm", "-f", a, b])).code).toBe(0);
+      // created here, started from there: under the cgroup of whoever starts it (as mydocker did
+      // when every start had a monitor of its own, spawned in the starter's cgroup)
+      const c = (await mydocker(["create", "--network", "none", "sleep", "60"])).stdout.trim();
+      ids.push(c);
+      await fromCaller("start", c);
+      expect(memoryOf(state(c).pid)).toStartWith(`${callerPath}/`);
+      // (the root's one shared monitor is a's, which serves callers of its own cgroup only)
+      expect(memoryOf(state(c).monitorPid)).toBe(callerPath);
     } finally {
+      await mydocker(["rm", "-f", ...ids]);
       await until(() => mydockerProcesses().length === 0).catch(() => {});
       removeTree(caller);
     }
