@@ -25,6 +25,7 @@ import { dataRoot, runtimeRoot } from "../paths";
 import { faultEnv } from "../fault";
 import { CLEAN_ENV, selfCommand, WHEN_RECORDED_FLAG, type EarlyInitPlan } from "../engine/self";
 import { RESTART_AFTER_FLAG } from "./restart";
+import { HOST_LEAF } from "../cgroups/v2";
 
 export type MonitorReport = { ok: true } | { ok: false; error: string; code: number };
 
@@ -55,7 +56,21 @@ export const SHARED_LOG = "monitor.log";
  */
 export function monitorFingerprint(): string {
   const exe = statSync(process.execPath);
-  return JSON.stringify([...selfCommand(), exe.ino, exe.mtimeMs, dataRoot(), faultEnv(), readFileSync("/proc/self/cgroup", "utf8")]);
+  return JSON.stringify([...selfCommand(), exe.ino, exe.mtimeMs, dataRoot(), faultEnv(), placementCgroup()]);
+}
+
+/**
+ * /proc/self/cgroup as placement reads it: on cgroup2 a process moved into `<own>/mydocker-host`
+ * (cgroups/v2.ts, the no-internal-processes rule) is still in `<own>` — and the monitor and its
+ * callers are moved there when the first container's cgroup is made.
+ */
+function placementCgroup(): string {
+  const leaf = `/${HOST_LEAF}`;
+  return readFileSync("/proc/self/cgroup", "utf8")
+    .split("\n")
+    .map((line) => (line.startsWith("0::") && line.endsWith(leaf) ? line.slice(0, -leaf.length) : line))
+    .map((line) => (line === "0::" ? "0::/" : line))
+    .join("\n");
 }
 
 /** How long a start waits for the shared monitor's "accepted" before it spawns a monitor of its own. */
