@@ -146,9 +146,10 @@ function endUnsupervised(id: string, error: string): void {
   log().error(`container ${id}: ${error}`);
   try {
     const now = readState(id);
-    if (!now || now.status === "exited" || now.monitorPid !== process.pid) return;
-    finishOrphan(now, { evenIfSupervised: true });
-    updateState(id, (s) => (s.status === "exited" && !s.error ? { error } : {})); // what `inspect` says of it
+    if (!now || now.monitorPid !== process.pid) return;
+    if (now.status !== "exited") finishOrphan(now, { evenIfSupervised: true });
+    // no restart is coming (a failure between two runs leaves "restarting"); `inspect` says why
+    updateState(id, (s) => (s.status === "exited" ? { restarting: false, ...(s.error ? {} : { error }) } : {}));
   } catch (e) {
     log().error(`container ${id}: cannot end it: ${(e as Error).message ?? e}`);
   }

@@ -143,26 +143,52 @@ export class LogWriter {
     if (!this.batch) return;
     const bytes = Buffer.from(this.batch);
     this.batch = "";
-    for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off);
+    if (this.fd < 0) return; // lost already (see lose)
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(this.fd, bytes, off);
+    } catch (e) {
+      this.lose(e);
+    }
   }
+
+  /**
+   * A write or rotation that failed (a full disk): that output is lost, said once, and the
+   * streams are still read to their end — a reader that stopped would leave the container's
+   * writes to fail (EPIPE, SIGPIPE), and a log closed under the other stream's copy would leave
+   * it writing into whatever file next gets the fd's number (a shared monitor opens many).
+   */
+  private lose(e: unknown): void {
+    if (this.lost) return;
+    this.lost = true;
+    process.stderr.write(`mydocker: ${this.path}: output lost from here on: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+  }
+
+  private lost = false;
 
   /** container.log.N-2 -> .N-1, ..., container.log -> .1 (rename(2): a reader's open fd keeps its file). */
   private rotate(maxFile: number): void {
     this.flush(); // the entries before the rotation belong to the file rotated away
+    if (this.fd < 0) return;
     closeSync(this.fd);
-    if (maxFile <= 1) rmSync(this.path, { force: true });
-    else {
-      rmSync(`${this.path}.${maxFile - 1}`, { force: true });
-      for (let n = maxFile - 2; n >= 1; n--) if (exists(`${this.path}.${n}`)) renameSync(`${this.path}.${n}`, `${this.path}.${n + 1}`);
-      renameSync(this.path, `${this.path}.1`);
-    }
-    this.fd = openSync(this.path, "a", 0o600);
+    this.fd = -1;
     this.size = 0;
+    try {
+      if (maxFile <= 1) rmSync(this.path, { force: true });
+      else {
+        rmSync(`${this.path}.${maxFile - 1}`, { force: true });
+        for (let n = maxFile - 2; n >= 1; n--) if (exists(`${this.path}.${n}`)) renameSync(`${this.path}.${n}`, `${this.path}.${n + 1}`);
+        renameSync(this.path, `${this.path}.1`);
+      }
+      this.fd = openSync(this.path, "a", 0o600);
+    } catch (e) {
+      this.lose(e);
+    }
   }
 
   close(): void {
     this.flush();
-    closeSync(this.fd);
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
   }
 }
 
