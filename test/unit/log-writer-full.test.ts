@@ -23,9 +23,10 @@ function lineStream(tag: string, lines: number) {
 test("a log on a full disk: both streams are read to their end, pump resolves, the log holds what fitted", async () => {
   const dir = mkdtempSync(join(tmpdir(), "mydocker-test-fulllog-"));
   expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", dir]).exitCode).toBe(0);
+  let writer: LogWriter | undefined;
   try {
     const path = join(dir, "container.log");
-    const writer = new LogWriter(path);
+    writer = new LogWriter(path);
     const out = lineStream("out", 200);
     const err = lineStream("err", 200);
     await writer.pump(out.stream, err.stream); // would reject at the first ENOSPC
@@ -35,7 +36,10 @@ test("a log on a full disk: both streams are read to their end, pump resolves, t
     expect(size).toBeGreaterThan(0);
     expect(size).toBeLessThanOrEqual(16 * 1024);
   } finally {
-    Bun.spawnSync(["umount", dir]);
+    try {
+      writer?.close(); // (once more after a failure: its fd would keep the tmpfs busy)
+    } catch {}
+    if (Bun.spawnSync(["umount", dir]).exitCode !== 0) Bun.spawnSync(["umount", "-l", dir]);
     rmSync(dir, { recursive: true, force: true });
   }
 });
