@@ -2,8 +2,8 @@
 // in its own session; reports on fd 3 whether the command started, then waits for it, keeps its
 // output in container.log (rotated per --log-opt), serves attach.sock for `attach` (the pty master
 // of a -t container, the stdin pipe of a -i one), records its exit and tears it down — and starts
-// it again while its restart policy says so (src/containers/restart.ts). Once its container runs
-// it offers itself as the shared monitor (src/containers/shared-monitor.ts): later starts hand
+// it again while its restart policy says so (src/containers/restart.ts). Once it has reported on
+// its container it offers itself as the shared monitor (src/containers/shared-monitor.ts): later starts hand
 // their containers to it instead of spawning a monitor each, and it ends with the last of them.
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";

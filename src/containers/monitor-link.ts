@@ -6,11 +6,12 @@
 //
 // The conversation on monitor.sock, one JSON line each:
 //   client  -> monitor  MonitorRequest
-//   monitor -> client   {"accepted": true|false}   (false: another build, data root or fault
-//                                                    point, or it is closing)
-//   client  -> monitor  "go"                        (`run -d`: once the record is written; a
-//                                                    client that closes instead gave up, and the
-//                                                    monitor ends the init it spawned ahead)
+//   monitor -> client   {"accepted": true|false}   (false: another build, data root, fault
+//                                                    point or cgroup, or it is closing)
+//   client  -> monitor  "go"                        (every start, after "accepted"; `run -d` once
+//                                                    its record is written. A client that closes
+//                                                    instead gave up, and the monitor ends the
+//                                                    init it spawned ahead, if any)
 //   monitor -> client   MonitorReport               (then the monitor ends the connection)
 // The client waits for "accepted" at most ACCEPT_WAIT_MS (a monitor frozen, or stuck in another
 // start) and then spawns a monitor of its own; it says "go" only after "accepted", so that a
@@ -31,7 +32,7 @@ export type MonitorReport = { ok: true } | { ok: false; error: string; code: num
 
 /** What a start asks of the shared monitor. */
 export interface MonitorRequest {
-  /** the asking build and roots (monitorFingerprint): a monitor of another serves nobody else */
+  /** the asking build, roots, fault point and cgroup (monitorFingerprint): a monitor serves only its own */
   fingerprint: string;
   id: string;
   /** `run -d`: spawn the init now, start the container at "go" */
