@@ -3,7 +3,8 @@
 // the last has ended, against N `runc run` of N bundles (unique ids) started at once; several
 // rounds, the median. Every start must succeed, or the round does not count.
 //
-//   bun bench/throughput.ts      env: BENCH_N (50), BENCH_ROUNDS (5), MYDOCKER, ROOTFS
+//   bun bench/throughput.ts      env: BENCH_N (50), BENCH_ROUNDS (5), MYDOCKER, ROOTFS,
+//                                MYDOCKER_BEFORE (an older build: a row of its own, same rounds)
 import { join } from "node:path";
 import { fmt, intEnv, makeBundle, median, MYDOCKER, mydockerEnv, onCleanup, preflight, printTable, quiet, ROOTFS, tempDir, timed } from "./lib";
 
@@ -31,6 +32,7 @@ async function burst(argvs: string[][], e?: Record<string, string>): Promise<{ m
 
 const contenders = [
   { name: "mydocker", argvs: () => bundles.map(() => [MYDOCKER, "run", "--rm", "--rootfs", ROOTFS, "/bin/true"]), env },
+  ...(process.env.MYDOCKER_BEFORE ? [{ name: "mydocker before", argvs: () => bundles.map(() => [process.env.MYDOCKER_BEFORE!, "run", "--rm", "--rootfs", ROOTFS, "/bin/true"]), env }] : []),
   { name: "runc", argvs: (round: number) => bundles.map((b, i) => ["runc", "--root", runcRoot, "run", "--bundle", b, `${tag}-${round}-${i}`]), env: undefined },
 ];
 const samples = new Map(contenders.map((c) => [c.name, [] as number[]]));
@@ -51,6 +53,7 @@ printTable(
   ["command", "median ms", "per container ms", "vs runc", "rounds ok"],
   [
     [`${N} × mydocker run --rm --rootfs R /bin/true`, fmt(median(samples.get("mydocker")!)), fmt(median(samples.get("mydocker")!) / N, 2), `${(median(samples.get("mydocker")!) / base).toFixed(2)}x`, `${samples.get("mydocker")!.length}/${ROUNDS}`],
+    ...(samples.has("mydocker before") ? [[`${N} × mydocker before (MYDOCKER_BEFORE)`, fmt(median(samples.get("mydocker before")!)), fmt(median(samples.get("mydocker before")!) / N, 2), `${(median(samples.get("mydocker before")!) / base).toFixed(2)}x`, `${samples.get("mydocker before")!.length}/${ROUNDS}`]] : []),
     [`${N} × runc run (${N} bundles, same rootfs)`, fmt(base), fmt(base / N, 2), "1.00x", `${samples.get("runc")!.length}/${ROUNDS}`],
   ],
   [...failures].flatMap(([name, f]) => f.map((x) => `${name}: a round failed: ${x}`)),
