@@ -5,6 +5,8 @@
 // start spawns a monitor) and steady (another detached container runs, so its shared monitor
 // takes the start: src/containers/shared-monitor.ts). (b) `exec /bin/true` into a running
 // container, start to exit, mydocker's against `runc exec` into a running runc container.
+// mydocker's containers get `--network none`: the network runc's bundle has (a namespace of its
+// own with loopback only), not the default bridge (bench/network.ts measures that).
 //
 //   bun bench/detached.ts        env: BENCH_RUNS (30), BENCH_WARMUP (3), MYDOCKER, ROOTFS
 import { readdirSync, readlinkSync, realpathSync } from "node:fs";
@@ -49,7 +51,7 @@ const runDetached = (what: "cold" | "steady") => [
   {
     name: `mydocker run -d ${what}`,
     measure: () => {
-      const { ms, stdout } = timed([MYDOCKER, "run", "-d", "--rootfs", ROOTFS, "sleep", "3600"], env);
+      const { ms, stdout } = timed([MYDOCKER, "run", "-d", "--network", "none", "--rootfs", ROOTFS, "sleep", "3600"], env);
       quiet([MYDOCKER, "rm", "-f", stdout.trim()], env);
       if (what === "cold") untilNoMydockerProcess();
       return ms;
@@ -69,7 +71,7 @@ const runDetached = (what: "cold" | "steady") => [
 const cold = interleave(runDetached("cold"), RUNS, WARMUP);
 
 // (b): one long-lived container each
-const mdId = timed([MYDOCKER, "run", "-d", "--rootfs", ROOTFS, "sleep", "3600"], env).stdout.trim();
+const mdId = timed([MYDOCKER, "run", "-d", "--network", "none", "--rootfs", ROOTFS, "sleep", "3600"], env).stdout.trim();
 const runcId = `${tag}-exec`;
 timed(runc("run", "-d", "--pid-file", join(dir, "exec.pid"), "--bundle", bundle, runcId), undefined, false);
 const steady = interleave(runDetached("steady"), RUNS, WARMUP);
@@ -87,9 +89,9 @@ printTable(
   "run -d and exec (medians)",
   ["command", "measured", "median ms", "vs runc", "runs"],
   [
-    row("mydocker run -d --rootfs R sleep 3600, cold", "until the id is printed, no monitor running", cold.get("mydocker run -d cold")!, cold.get("runc run -d cold")!),
+    row("mydocker run -d --network none --rootfs R sleep 3600, cold", "until the id is printed, no monitor running", cold.get("mydocker run -d cold")!, cold.get("runc run -d cold")!),
     row("runc run -d --pid-file P (same rootfs)", "until runc returns", cold.get("runc run -d cold")!, cold.get("runc run -d cold")!),
-    row("mydocker run -d --rootfs R sleep 3600, steady", "until the id is printed, one other container running", steady.get("mydocker run -d steady")!, steady.get("runc run -d steady")!),
+    row("mydocker run -d --network none --rootfs R sleep 3600, steady", "until the id is printed, one other container running", steady.get("mydocker run -d steady")!, steady.get("runc run -d steady")!),
     row("runc run -d --pid-file P (same rootfs)", "until runc returns", steady.get("runc run -d steady")!, steady.get("runc run -d steady")!),
     row("mydocker exec ID /bin/true", "until it exits", exec.get("mydocker exec")!, exec.get("runc exec")!),
     row("runc exec ID /bin/true", "until it exits", exec.get("runc exec")!, exec.get("runc exec")!),

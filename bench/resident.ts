@@ -2,6 +2,7 @@
 // (d) Resident overhead of detached containers: N (20) `mydocker run -d ... sleep` running, the
 // PSS (/proc/PID/smaps_rollup) of every mydocker process summed and divided by N; the same for
 // podman's conmon (podman run -d --runtime runc, on a copy of the rootfs), when podman is here.
+// Neither has a network but loopback (mydocker: --network none; podman: netns = "none").
 //
 //   bun bench/resident.ts        env: BENCH_N (20), MYDOCKER, ROOTFS
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from "node:fs";
@@ -46,7 +47,7 @@ onCleanup(() => {
   const ids = timed([MYDOCKER, "ps", "-aq"], env).stdout.split("\n").filter(Boolean);
   if (ids.length) quiet([MYDOCKER, "rm", "-f", ...ids], env);
 });
-for (let i = 0; i < N; i++) timed([MYDOCKER, "run", "-d", "--rootfs", ROOTFS, "sleep", "3600"], env);
+for (let i = 0; i < N; i++) timed([MYDOCKER, "run", "-d", "--network", "none", "--rootfs", ROOTFS, "sleep", "3600"], env);
 await Bun.sleep(500); // settled: the monitors' start-up garbage is what it will be
 const md = memoryOf(exeIs(realpathSync(MYDOCKER)));
 quiet([MYDOCKER, "rm", "-f", ...timed([MYDOCKER, "ps", "-aq"], env).stdout.split("\n").filter(Boolean)], env);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 // (c) Throughput: N (50) `mydocker run --rm --rootfs R /bin/true` started at once, wall time until
 // the last has ended, against N `runc run` of N bundles (unique ids) started at once; several
-// rounds, the median. Every start must succeed, or the round does not count.
+// rounds, the median. Every start must succeed, or the round does not count. mydocker's get
+// `--network none`, the network of runc's bundle (loopback only): no bridge, as runc has none.
 //
 //   bun bench/throughput.ts      env: BENCH_N (50), BENCH_ROUNDS (5), MYDOCKER, ROOTFS,
 //                                MYDOCKER_BEFORE (an older build: a row of its own, same rounds)
@@ -31,8 +32,8 @@ async function burst(argvs: string[][], e?: Record<string, string>): Promise<{ m
 }
 
 const contenders = [
-  { name: "mydocker", argvs: () => bundles.map(() => [MYDOCKER, "run", "--rm", "--rootfs", ROOTFS, "/bin/true"]), env },
-  ...(process.env.MYDOCKER_BEFORE ? [{ name: "mydocker before", argvs: () => bundles.map(() => [process.env.MYDOCKER_BEFORE!, "run", "--rm", "--rootfs", ROOTFS, "/bin/true"]), env }] : []),
+  { name: "mydocker", argvs: () => bundles.map(() => [MYDOCKER, "run", "--rm", "--network", "none", "--rootfs", ROOTFS, "/bin/true"]), env },
+  ...(process.env.MYDOCKER_BEFORE ? [{ name: "mydocker before", argvs: () => bundles.map(() => [process.env.MYDOCKER_BEFORE!, "run", "--rm", "--network", "none", "--rootfs", ROOTFS, "/bin/true"]), env }] : []),
   { name: "runc", argvs: (round: number) => bundles.map((b, i) => ["runc", "--root", runcRoot, "run", "--bundle", b, `${tag}-${round}-${i}`]), env: undefined },
 ];
 const samples = new Map(contenders.map((c) => [c.name, [] as number[]]));
@@ -52,7 +53,7 @@ printTable(
   `${N} containers started at once, /bin/true, wall time until all end (median of ${ROUNDS} rounds)`,
   ["command", "median ms", "per container ms", "vs runc", "rounds ok"],
   [
-    [`${N} × mydocker run --rm --rootfs R /bin/true`, fmt(median(samples.get("mydocker")!)), fmt(median(samples.get("mydocker")!) / N, 2), `${(median(samples.get("mydocker")!) / base).toFixed(2)}x`, `${samples.get("mydocker")!.length}/${ROUNDS}`],
+    [`${N} × mydocker run --rm --network none --rootfs R /bin/true`, fmt(median(samples.get("mydocker")!)), fmt(median(samples.get("mydocker")!) / N, 2), `${(median(samples.get("mydocker")!) / base).toFixed(2)}x`, `${samples.get("mydocker")!.length}/${ROUNDS}`],
     ...(samples.has("mydocker before") ? [[`${N} × mydocker before (MYDOCKER_BEFORE)`, fmt(median(samples.get("mydocker before")!)), fmt(median(samples.get("mydocker before")!) / N, 2), `${(median(samples.get("mydocker before")!) / base).toFixed(2)}x`, `${samples.get("mydocker before")!.length}/${ROUNDS}`]] : []),
     [`${N} × runc run (${N} bundles, same rootfs)`, fmt(base), fmt(base / N, 2), "1.00x", `${samples.get("runc")!.length}/${ROUNDS}`],
   ],
