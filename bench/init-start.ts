@@ -11,6 +11,7 @@ import { spawnSync } from "bun";
 import { openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fmt, interleave, intEnv, median, MYDOCKER, preflight, printTable, tempDir } from "./lib";
+import { CLEAN_ENV, INIT_ENV } from "../src/engine/self";
 
 preflight();
 const RUNS = intEnv("BENCH_RUNS", 100);
@@ -24,17 +25,20 @@ const orders = join(dir, "orders");
 writeFileSync(orders, "");
 const empty = openSync(orders, "r+");
 
-/** The init's environment today (src/engine/self.ts CLEAN_ENV), and variants to try. */
+/**
+ * The init's environment today (src/engine/self.ts INIT_ENV), and variants to try. (Only what
+ * happens before the init's first step: JIT options act later, on hot functions; compare whole
+ * starts of two builds for those, bench/start.ts with MYDOCKER_BEFORE.)
+ */
 const BASE = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
-const CLEAN = { ...BASE, BUN_JSC_useConcurrentJIT: "0", BUN_JSC_useConcurrentGC: "0" };
 const variants: Record<string, Record<string, string>> = {
-  "init, CLEAN_ENV (today)": CLEAN,
+  "init, INIT_ENV (today)": INIT_ENV,
+  "init, CLEAN_ENV (the monitor's)": CLEAN_ENV,
   "init, PATH only": BASE,
   // (useJIT=0 fails: "bun:ffi requires the JIT")
-  "init, CLEAN_ENV + useDFGJIT=0": { ...CLEAN, BUN_JSC_useDFGJIT: "0" },
 };
 for (const v of (process.env.INIT_ENVS ?? "").split(";").filter(Boolean)) {
-  variants[`init, CLEAN_ENV + ${v}`] = { ...CLEAN, ...Object.fromEntries(v.split(" ").map((kv) => kv.split("=") as [string, string])) };
+  variants[`init, INIT_ENV + ${v}`] = { ...INIT_ENV, ...Object.fromEntries(v.split(" ").map((kv) => kv.split("=") as [string, string])) };
 }
 
 function time(argv: string[], env: Record<string, string>, fd3?: number): number {

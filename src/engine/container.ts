@@ -13,7 +13,7 @@ import { detectCgroupVersion, openCgroup, type Cgroup, type CgroupOptions } from
 import { decodeLines, encode, initFault, NETWORK_READY, type CgroupMade, type InitOrders } from "../init/protocol";
 import { dataRoot } from "../paths";
 import type { LinuxSeccomp, Spec } from "../spec";
-import { CLEAN_ENV, selfCommand } from "./self";
+import { INIT_ENV, selfCommand } from "./self";
 import { addEvents, mark, now, step, tracing } from "../trace";
 import { StartError, UsageError } from "../errors";
 import { faultPoint } from "../fault";
@@ -309,7 +309,7 @@ function spawnInit(stdio: StdioPlan, pidNamespace: string | undefined, newNetwor
     "pid",
     () =>
       step(`spawn \`mydocker init\` (Bun.spawn: vfork + exec${birth ? ", into its cgroup" : ""}${newNetworkNamespace ? ", in a new network namespace" : ""})`, () =>
-        Bun.spawn(selfCommand("init"), { stdio: [...stdio, "pipe"], env: CLEAN_ENV, ...(birth ? { cgroup: birth } : {}) }),
+        Bun.spawn(selfCommand("init"), { stdio: [...stdio, "pipe"], env: INIT_ENV, ...(birth ? { cgroup: birth } : {}) }),
       ),
     pidNamespace,
     newNetworkNamespace,

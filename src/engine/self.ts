@@ -18,6 +18,17 @@ export const CLEAN_ENV: Record<string, string> = {
 };
 
 /**
+ * The init's environment: CLEAN_ENV, and its JavaScript left to JavaScriptCore's interpreter.
+ * Without concurrent JIT threads, each function that got hot enough to compile (a handful: the C
+ * string and errno helpers of ffi/, called for every syscall) was compiled on the init's only
+ * thread, Baseline then DFG: ~3.4 ms of a start in a slow hour (BUN_JSC_reportCompileTimes),
+ * for code that runs a few hundred times and is gone at execve. Side by side, 120 rounds: run
+ * --rm 95.3 -> 91.2 ms, CPU 124.9 -> 121.0 ms (README, Performance). (useJIT=0 is not an option:
+ * bun:ffi needs the JIT.) The monitor keeps CLEAN_ENV: it lives as long as its containers.
+ */
+export const INIT_ENV: Record<string, string> = { ...CLEAN_ENV, BUN_JSC_useBaselineJIT: "0" };
+
+/**
  * `monitor ID --when-recorded [PLAN]`: wait for one byte on fd 4 before reading the record
  * (`run -d`). PLAN (JSON, an EarlyInitPlan) lets the monitor spawn the container's init first,
  * so that the init's Bun starts while the monitor waits for the record.
