@@ -18,7 +18,7 @@ const env = mydockerEnv(dir);
 
 /** The Makefile's two steps: the init's own bundle (INIT_BUNDLE), then the executable. */
 function build(tree: string, out: string): string {
-  const flags = ["--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--bytecode", "--format=esm", "--splitting"];
+  const flags = ["--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--compile-jit-policy=100", "--bytecode", "--format=esm", "--splitting"];
   for (const argv of [
     ["bun", "build", "--format=esm", "--target=bun", join(tree, "src/init/init.ts"), "--outfile", join(tree, ".cache/init.js")],
     ["bun", "build", ...flags, join(tree, "src/cli.ts"), "--outfile", out],

@@ -2,6 +2,7 @@
 // sent to us are passed on to it, and with -t our terminal is relayed to its pseudo-terminal.
 import { closeSync } from "node:fs";
 import { relayTerminal, type TerminalRelay } from "./tty-relay";
+import { normalJitPolicy } from "../jit-policy";
 
 /** Signals that `mydocker run`/`exec` pass on instead of dying of them. */
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
@@ -28,6 +29,7 @@ export class Attachment {
     for (const sig of this.early.splice(0)) target.kill(sig);
     if (terminal === undefined) return;
     this.terminal = terminal;
+    normalJitPolicy(); // the relay runs as long as the container, for every keystroke and line
     this.relay = relayTerminal(terminal, { ...(interactive ? { stdin: process.stdin } : {}), tap });
   }
 
