@@ -240,11 +240,31 @@ function joinContainer(orders: ExecOrders): never {
   unshare(CLONE_FS);
   const fds = orders.namespaces.map((ns) => ({ type: ns.type, fd: F.open(ns.path, "r") }));
   for (const { type, fd } of fds) {
-    setns(fd, NAMESPACES[type].flag);
+    if (type === "mount") joinMountNamespace(fd);
+    else setns(fd, NAMESPACES[type].flag);
     F.close(fd);
   }
   const terminal = orders.process.terminal ? openTerminal({ console: false, size: orders.process.consoleSize }) : undefined;
   return becomeCommand(orders.process, { program: orders.seccomp, flags: orders.seccompFlags }, terminal);
+}
+
+/**
+ * setns(2) into the mount namespace at `fd`. The kernel refuses it (EINVAL) while another thread
+ * shares our filesystem attributes, and unshare(CLONE_FS) above gave this thread a copy of its
+ * own; but a thread this one starts afterwards shares that copy again (pthreads are cloned with
+ * CLONE_FS), and JavaScriptCore starts some on demand (its heap's warm-up thread, GC helpers).
+ * When that happened in between, take a copy of our own again and retry (seen in the cgroup2 VM:
+ * `setns: EINVAL` for the mount namespace).
+ */
+function joinMountNamespace(fd: number): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return setns(fd, NAMESPACES.mount.flag);
+    } catch (e) {
+      if ((e as SyscallError).code !== "EINVAL" || attempt === 3) throw e;
+      unshare(CLONE_FS);
+    }
+  }
 }
 
 /**
