@@ -2,17 +2,26 @@
 // driven from a real terminal (tmux): type a command, see its output, detach with ctrl-p ctrl-q
 // (the container runs on), attach again and end it (attach exits with its status).
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { checkHostAroundEachTest, MYDOCKER, mydocker, TEST_DATA_ROOT, TEST_ROOT } from "./helpers";
 
 checkHostAroundEachTest();
 
 const SESSION = `mydocker-attach-${process.pid}`;
-const tmux = (...args: string[]) => Bun.spawnSync(["tmux", ...args], { stdout: "pipe", stderr: "pipe" });
+// a tmux server of our own (-S: its socket in a directory of ours), not the user's default one,
+// and nothing of it left afterwards (tmux leaves its socket file behind when the server ends)
+const SOCKET_DIR = mkdtempSync(join(tmpdir(), "mydocker-tmux-"));
+const tmux = (...args: string[]) => Bun.spawnSync(["tmux", "-S", join(SOCKET_DIR, "socket"), ...args], { stdout: "pipe", stderr: "pipe" });
 const screen = () => tmux("capture-pane", "-p", "-t", SESSION).stdout.toString();
 
 /** the terminal tests drive tmux; the VM guest (make test-vm) has none */
 const TMUX = Bun.which("tmux") !== null;
-afterAll(() => void (TMUX && tmux("kill-session", "-t", SESSION)));
+afterAll(() => {
+  if (TMUX) tmux("kill-server");
+  rmSync(SOCKET_DIR, { recursive: true, force: true });
+});
 
 /** `mydocker attach ARGS` in a fresh tmux window of 24 x 80; its status is printed when it ends. */
 function attachInTmux(args: string[]): void {
