@@ -7,26 +7,43 @@ import { checkHostAroundEachTest, mydocker, MYDOCKER, mydockerProcesses, testEnv
 
 checkHostAroundEachTest();
 
-/** Runs `command` on a fresh 33x101 terminal, typing `keys` (strings), pausing (numbers) or acting (functions). */
-async function onTerminal(command: string, keys: (string | number | (() => void))[]) {
+/** The shell's prompt in the container (busybox ash as root): it reads what is typed from now on. */
+const PROMPT = /\/ # /;
+
+/**
+ * Runs `command` on a fresh 33x101 terminal, typing `keys` (strings), pausing (numbers), acting
+ * (functions) or waiting until the output so far matches (a RegExp; at most 20 s, then the
+ * test goes on and its expectations say what was missing). Typing before the shell is ready
+ * would race the terminal's switch to the shell's line editor.
+ */
+async function onTerminal(command: string, keys: (string | number | RegExp | (() => void))[]) {
   const proc = Bun.spawn(["script", "-qec", `stty rows 33 cols 101; ${command}`, "/dev/null"], {
     stdin: "pipe",
     stdout: "pipe",
     env: { ...testEnv(), TERM: "dumb" },
   });
-  const output = new Response(proc.stdout).text();
+  let text = "";
+  const decoder = new TextDecoder();
+  const reading = (async () => {
+    for await (const chunk of proc.stdout) text += decoder.decode(chunk, { stream: true });
+  })();
   for (const k of keys) {
     if (typeof k === "number") await Bun.sleep(k);
     else if (typeof k === "function") k();
-    else proc.stdin.write(k);
+    else if (k instanceof RegExp) {
+      const deadline = Date.now() + 20_000;
+      while (!k.test(text) && Date.now() < deadline) await Bun.sleep(20);
+    } else proc.stdin.write(k);
   }
   proc.stdin.end();
-  return { code: await proc.exited, output: (await output).replace(/\r/g, "") };
+  const code = await proc.exited;
+  await reading;
+  return { code, output: text.replace(/\r/g, "") };
 }
 
 test("run -ti: tty is /dev/pts/0 of the container's devpts, the size follows ours, /dev/console is it", async () => {
   const r = await onTerminal(`${MYDOCKER} run --rm -ti /bin/sh`, [
-    500,
+    PROMPT,
     "tty; stty size; ls -l /dev/console | tr -s ' ' | cut -d' ' -f5,6; echo term=$TERM\n",
     300,
     "exit 7\n",
@@ -37,7 +54,7 @@ test("run -ti: tty is /dev/pts/0 of the container's devpts, the size follows our
 
 test("run -ti: Ctrl-C interrupts the container's foreground process, not mydocker", async () => {
   const r = await onTerminal(`${MYDOCKER} run --rm -ti /bin/sh`, [
-    500,
+    PROMPT,
     "sleep 30\n",
     500,
     "\x03",
@@ -54,7 +71,7 @@ test("run -ti: Ctrl-C interrupts the container's foreground process, not mydocke
 test("exec -ti gets a terminal of its own in a running container", async () => {
   const started = await mydocker(["run", "-d", "--name", "tty-exec", "sleep", "60"]);
   expect(started.code).toBe(0);
-  const r = await onTerminal(`${MYDOCKER} exec -ti tty-exec sh`, [500, "tty; stty size\n", 300, "exit 3\n"]);
+  const r = await onTerminal(`${MYDOCKER} exec -ti tty-exec sh`, [PROMPT, "tty; stty size\n", 300, "exit 3\n"]);
   expect(r.output).toContain("/dev/pts/0\n33 101\n");
   expect(r.code).toBe(3);
 });
@@ -75,7 +92,7 @@ test("a window size change of our terminal reaches the container's (SIGWINCH)", 
     setWindowSize(fd, 50, 140);
     closeSync(fd);
   };
-  const r = await onTerminal(`${MYDOCKER} run --rm -ti /bin/sh`, [500, resize, 300, "stty size\n", 300, "exit\n"]);
+  const r = await onTerminal(`${MYDOCKER} run --rm -ti /bin/sh`, [PROMPT, resize, 300, "stty size\n", 300, "exit\n"]);
   expect(r.output).toContain("50 140\n");
 });
 
