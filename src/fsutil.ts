@@ -1,6 +1,6 @@
-// The two file primitives every store of mydocker uses (containers, images, OCI records): an
-// atomic write and a flock(2)-based lock. One of each, so that they behave the same everywhere.
-import { closeSync, constants as C, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+// The file primitives every store of mydocker uses (containers, images, OCI records): an atomic
+// write, a flock(2)-based lock and a tree removal. One of each, so that they behave the same everywhere.
+import { closeSync, constants as C, fsyncSync, lstatSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { LOCK_EX, LOCK_SH, flock } from "../ffi/lock";
 
 /**
@@ -77,4 +77,29 @@ function finallyDo<T>(fn: () => T, after: () => void): T {
   if (result instanceof Promise) return result.finally(after) as T;
   after();
   return result;
+}
+
+/** How many walks removeTree makes before it gives up on a tree that keeps changing. */
+const REMOVE_WALKS = 20;
+
+/**
+ * `rm -rf path`, checked: the path is gone when this returns, else it throws. Bun's
+ * rmSync({ recursive, force }) returns without an error, having removed only part of the tree,
+ * when an entry vanishes while it walks (the ENOENT of a child is taken for the missing path that
+ * `force` forgives: oven-sh/bun#36984, #37155) or appears before the rmdir(2). A monitor ending
+ * beside `rm` does both (it unlinks its attach socket, a flock creates the lock file), and the
+ * record or layer left behind was a container without a state (`ps` listed it "dead"). So the
+ * walk is repeated until lstat(2) finds nothing.
+ */
+export function removeTree(path: string): void {
+  for (let walk = 1; ; walk++) {
+    rmSync(path, { recursive: true, force: true });
+    try {
+      lstatSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw e;
+    }
+    if (walk === REMOVE_WALKS) throw new Error(`cannot remove ${path}: its entries kept changing (${REMOVE_WALKS} walks)`);
+  }
 }

@@ -1,10 +1,11 @@
 // Volumes: `-v HOST:CONTAINER[:ro]` bind mounts, `-v NAME:CONTAINER[:ro]` named volumes kept under
 // the data root (`<data-root>/volumes/NAME/_data`), and `--tmpfs PATH[:OPTIONS]`. Each becomes an
 // OCI mount in the container's config; the init mounts them.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, normalize } from "node:path";
 import { UsageError } from "./cli/argv";
 import { dataRoot } from "./paths";
+import { removeTree } from "./fsutil";
 import type { Mount } from "./spec";
 
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -132,5 +133,5 @@ export function removeVolume(name: string, users: string[]): void {
   if (!v) throw new UsageError(`No such volume: ${name}`);
   if (users.length) throw new UsageError(`volume ${name} is in use by container ${users.map((u) => u.slice(0, 12)).join(", ")}`);
   if (!statSync(volumeDir(name)).isDirectory()) throw new UsageError(`volume ${name}: not a directory`);
-  rmSync(volumeDir(name), { recursive: true, force: true });
+  removeTree(volumeDir(name));
 }

@@ -16,11 +16,12 @@
 // trusted.overlay.opaque=y on its directory.
 import {
   chmodSync, closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync, constants as C, type Stats,
+  openSync, renameSync, symlinkSync, unlinkSync, writeSync, constants as C, type Stats,
 } from "node:fs";
 import { fsetxattr, lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "../../ffi/fs";
 import { AT_FDCWD, O_DIRECTORY, O_PATH, O_RDONLY, RESOLVE_CONFINED, openat2 } from "../../ffi/openat";
 import type { TarEntry, TarHandler } from "./tar";
+import { removeTree } from "../fsutil";
 import type { TarSplitWriter } from "./tar-split";
 
 export const WHITEOUT_PREFIX = ".wh.";
@@ -272,7 +273,7 @@ export class Extractor implements TarHandler {
       for (const [p, n] of this.recorded) if (p.startsWith(prefix)) this.shadow(p, n);
       for (const d of this.dirs) if (d === rel || d.startsWith(prefix)) this.dirs.delete(d);
       for (const d of this.dirTimes.keys()) if (d === rel || d.startsWith(prefix)) this.dirTimes.delete(d);
-      rmSync(abs, { recursive: true, force: true });
+      removeTree(abs);
       return;
     }
     const n = this.recorded.get(rel);

@@ -10,10 +10,10 @@
 //   l/<short> -> ../layers/sha256/<hex>/diff   short lowerdir names for long layer stacks
 //   containers/<id>/{upper,work,merged}        container layers (overlay.ts)
 //   tmp/<pid>-<random>/              work in progress
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { dataRoot } from "../paths";
-import { withFileLock, writeFileAtomic as writeAtomic } from "../fsutil";
+import { removeTree as removeNow, withFileLock, writeFileAtomic as writeAtomic } from "../fsutil";
 
 export const hexOf = (digest: string) => digest.replace(/^sha256:/, "");
 
@@ -49,7 +49,7 @@ const liveTemps = new Set<string>();
 let handlersInstalled = false;
 
 function removeLiveTemps(): void {
-  for (const t of liveTemps) rmSync(t, { recursive: true, force: true });
+  for (const t of liveTemps) removeNow(t);
   liveTemps.clear();
 }
 
@@ -73,7 +73,7 @@ export function newTemp(): string {
 }
 
 export function dropTemp(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  removeNow(dir);
   liveTemps.delete(dir);
 }
 
@@ -93,7 +93,7 @@ export function sweepTemps(): void {
   for (const n of names) {
     const pid = Number(n.split("-")[0]);
     if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && alive(pid))) continue;
-    rmSync(join(store.tmp(), n), { recursive: true, force: true });
+    removeNow(join(store.tmp(), n));
   }
 }
 
@@ -118,5 +118,5 @@ export function removeTree(dir: string): void {
   mkdirSync(store.tmp(), { recursive: true, mode: 0o700 });
   const trash = join(store.tmp(), `${process.pid}-rm-${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex")}`);
   renameSync(dir, trash);
-  rmSync(trash, { recursive: true, force: true });
+  removeNow(trash);
 }

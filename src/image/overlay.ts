@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { mount, umount2, MNT_DETACH } from "../../ffi/mount";
 import type { SyscallError } from "../../ffi/errno";
 import { containerLayerDir, dataRoot } from "../paths";
+import { removeTree } from "../fsutil";
 import { hexOf, store } from "./layout";
 import type { ImageRecord } from "./store";
 
@@ -99,7 +100,7 @@ export function unmountContainerRootfs(containerId: string): void {
   const merged = join(base, "merged");
   unmountIfMounted(merged);
   if (existsSync(merged)) rmdirSync(merged);
-  rmSync(join(base, "work"), { recursive: true, force: true });
+  removeTree(join(base, "work"));
 }
 
 /** Unmounts if needed and deletes everything of the container's layer, upper dir included. */
@@ -107,7 +108,7 @@ export function removeContainerLayer(containerId: string): void {
   const base = containerLayerDir(containerId);
   if (!existsSync(base)) return;
   unmountIfMounted(join(base, "merged"));
-  rmSync(base, { recursive: true, force: true });
+  removeTree(base);
 }
 
 /**

@@ -2,9 +2,9 @@
 // /run/mydocker-runc as runc's /run/runc): state.json (what `state` reports, and what later
 // commands need: the init's pid and start time, the cgroup), config.json (the config it was
 // created from, resolved), and exec.fifo while it is created but not started.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../fsutil";
+import { removeTree, writeFileAtomic } from "../fsutil";
 import { runtimeRoot } from "../paths";
 import type { Spec } from "../spec";
 import { isAlive } from "../state/proc";
@@ -89,7 +89,7 @@ export function listIds(): string[] {
 }
 
 export function removeRecord(id: string): void {
-  rmSync(recordDir(id), { recursive: true, force: true });
+  removeTree(recordDir(id));
 }
 
 export const initAlive = (rec: OciRecord) => isAlive({ pid: rec.pid, startTime: rec.pidStartTime, bootId: rec.bootId });

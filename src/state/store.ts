@@ -9,7 +9,7 @@
 // fatal to every command.
 import { closeSync, constants as C, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isLockHeld, withFileLock, writeFileAtomic } from "../fsutil";
+import { isLockHeld, removeTree, withFileLock, writeFileAtomic } from "../fsutil";
 import { runtimeRoot } from "../paths";
 import type { Spec } from "../spec";
 import { generateName, validateName } from "./names";
@@ -330,7 +330,7 @@ export function createContainerRecord(state: Omit<ContainerState, "name"> & { na
       writeFileSync(reservePath(staging), Buffer.alloc(RESERVE_BYTES), { mode: 0o600, flag: "wx" });
       renameSync(staging, containerDir(full.id));
     } catch (e) {
-      rmSync(staging, { recursive: true, force: true });
+      removeTree(staging);
       const code = (e as NodeJS.ErrnoException).code;
       throw new StateError(`cannot record the container in ${runtimeRoot()}: ${code ?? (e as Error).message}`);
     }
@@ -342,7 +342,7 @@ export function createContainerRecord(state: Omit<ContainerState, "name"> & { na
 function sweepUnfinished(): void {
   for (const entry of readdirSync(runtimeRoot())) {
     const m = /^\.new-[0-9a-f]{64}-(\d+)$/.exec(entry);
-    if (m && !existsSync(`/proc/${m[1]}`)) rmSync(join(runtimeRoot(), entry), { recursive: true, force: true });
+    if (m && !existsSync(`/proc/${m[1]}`)) removeTree(join(runtimeRoot(), entry));
   }
 }
 
@@ -375,5 +375,5 @@ export function renameContainer(id: string, newName: string): void {
 
 /** Removes the container's directory (state, config, logs). */
 export function removeContainerRecord(id: string): void {
-  withLock(() => rmSync(containerDir(id), { recursive: true, force: true }));
+  withLock(() => removeTree(containerDir(id)));
 }

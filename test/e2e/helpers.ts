@@ -157,7 +157,13 @@ export function hostSnapshot(): HostSnapshot {
   return { mounts: hostMounts(), cgroups: cgroupTree(), rootfs: rootfsListing() };
 }
 
-/** Asserts the host is as `before`, and that no mydocker process is left. */
+/** Writable layers in the test data root whose container has no record (each goes with its container). */
+export function orphanLayers(): string[] {
+  const dir = join(TEST_DATA_ROOT, "containers");
+  return existsSync(dir) ? readdirSync(dir).filter((id) => !existsSync(join(TEST_ROOT, id))).sort() : [];
+}
+
+/** Asserts the host is as `before`, that no mydocker process is left, and no writable layer outlived its container. */
 export async function expectHostUnchanged(before: HostSnapshot): Promise<void> {
   // A container's last process may need a moment to be reaped after `mydocker` returned, and a
   // monitor a moment to finish its teardown: up to 5 s on a loaded machine (at once when none is left).
@@ -167,6 +173,7 @@ export async function expectHostUnchanged(before: HostSnapshot): Promise<void> {
   expect(after.mounts).toEqual(before.mounts);
   expect(after.cgroups).toEqual(before.cgroups);
   expect(after.rootfs).toEqual(before.rootfs);
+  expect(orphanLayers()).toEqual([]);
 }
 
 /** The container's cgroup directory in `controller`'s hierarchy (v1) or the v2 tree, from its short id. */
