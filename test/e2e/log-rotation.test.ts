@@ -1,9 +1,10 @@
 // --log-opt max-size/max-file: container.log rotates (json-file semantics) and `logs` reads across
 // the kept files in order; `logs --since/--until/--details`.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkHostAroundEachTest, mydocker, TEST_ROOT } from "./helpers";
+import { checkHostAroundEachTest, MYDOCKER, mydocker, TEST_ROOT, testEnv } from "./helpers";
 
 checkHostAroundEachTest();
 
@@ -19,6 +20,33 @@ async function waitForExit(name: string): Promise<void> {
 
 const lines = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `line-${from + i}\n`).join("");
 const PRINT_200 = "i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo line-$i; done";
+
+/**
+ * `logs -f` of a detached container whose `writer` (sh) begins only once `logs -f` follows: what
+ * logs -f printed after the container's first line ("ready"). The kept files hold a few hundred
+ * lines at most, which a slow machine (the VM) wrote and rotated away before a late `logs -f` began.
+ */
+async function followFromTheStart(name: string, logOpts: string[], writer: string): Promise<string> {
+  const sync = mkdtempSync(join(tmpdir(), "mydocker-test-follow-"));
+  try {
+    const script = `echo ready; while [ ! -e /sync/go ]; do sleep 0.02; done; ${writer}`;
+    expect((await mydocker(["run", "-d", "--name", name, "-v", `${sync}:/sync`, ...logOpts, "sh", "-c", script])).code).toBe(0);
+    const follow = Bun.spawn([MYDOCKER, "logs", "-f", name], { env: testEnv(), stdout: "pipe", stderr: "pipe" });
+    const reader = follow.stdout.getReader();
+    const decoder = new TextDecoder();
+    let out = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      const had = out.includes("\n");
+      out += decoder.decode(chunk.value, { stream: true });
+      if (!had && out.includes("\n")) writeFileSync(join(sync, "go"), "");
+    }
+    expect(await follow.exited).toBe(0);
+    expect(out.slice(0, "ready\n".length)).toBe("ready\n");
+    return out.slice("ready\n".length);
+  } finally {
+    rmSync(sync, { recursive: true, force: true });
+  }
+}
 
 describe("log rotation", () => {
   test("at max-size the log rotates; at most max-file files stay; logs reads them oldest first", async () => {
@@ -57,10 +85,8 @@ describe("log rotation", () => {
   });
 
   test("logs -f follows across rotations without losing or repeating a line", async () => {
-    await mydocker(["run", "-d", "--name", "lr4", "--log-opt", "max-size=1k", "--log-opt", "max-file=5", "sh", "-c", "i=0; while [ $i -lt 120 ]; do i=$((i+1)); echo line-$i; [ $((i % 10)) = 0 ] && sleep 0.1; done"]);
-    const r = await mydocker(["logs", "-f", "lr4"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toBe(lines(1, 120));
+    const out = await followFromTheStart("lr4", ["--log-opt", "max-size=1k", "--log-opt", "max-file=5"], "i=0; while [ $i -lt 120 ]; do i=$((i+1)); echo line-$i; [ $((i % 10)) = 0 ] && sleep 0.1; done");
+    expect(out).toBe(lines(1, 120));
   });
 
   test("plain logs while the log rotates fast: every output is consecutive lines, each once, in order", async () => {
@@ -76,10 +102,8 @@ describe("log rotation", () => {
   });
 
   test("logs -f under fast rotation (several rotations between two reads) skips no file", async () => {
-    await mydocker(["run", "-d", "--name", "lr7", "--log-opt", "max-size=1k", "--log-opt", "max-file=10", "sh", "-c", "i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo line-$i; [ $((i % 40)) = 0 ] && sleep 0.15; done"]);
-    const r = await mydocker(["logs", "-f", "lr7"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toBe(lines(1, 600));
+    const out = await followFromTheStart("lr7", ["--log-opt", "max-size=1k", "--log-opt", "max-file=10"], "i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo line-$i; [ $((i % 40)) = 0 ] && sleep 0.15; done");
+    expect(out).toBe(lines(1, 600));
   });
 
   test("bad --log-opt values exit 125 with one line", async () => {
