@@ -33,7 +33,7 @@ const empty = openSync(orders, "r+");
 const BASE = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
 const variants: Record<string, Record<string, string>> = {
   "init, INIT_ENV (today)": INIT_ENV,
-  "init, CLEAN_ENV (the monitor's)": CLEAN_ENV,
+  "init, CLEAN_ENV (JIT threads off, the JIT on)": CLEAN_ENV,
   "init, PATH only": BASE,
   // (useJIT=0 fails: "bun:ffi requires the JIT")
 };

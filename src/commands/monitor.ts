@@ -22,7 +22,6 @@ import { abandonEarlyInit, spawnInitEarly, type EarlyInit, type StartedContainer
 import { dup2, setNonBlocking, setWindowSize } from "../../ffi/tty";
 import { detachedStdio, WHEN_RECORDED_FD, WHEN_RECORDED_FLAG, type EarlyInitPlan } from "../engine/self";
 import { log } from "../log";
-import { normalJitPolicy } from "../jit-policy";
 
 export type { MonitorReport };
 
@@ -52,7 +51,6 @@ export default defineCommand({
       } catch {
         // `run -d` is gone: nobody to tell
       }
-      normalJitPolicy(); // reported: from here on we stay, relaying output and serving starts
     });
     try {
       if (flag === WHEN_RECORDED_FLAG && !awaitRecord(id)) return;

@@ -24,7 +24,7 @@ import { pollIn } from "../../ffi/poll";
 import { containerDir } from "../state/store";
 import { dataRoot, runtimeRoot } from "../paths";
 import { faultEnv } from "../fault";
-import { CLEAN_ENV, selfCommand, WHEN_RECORDED_FLAG, type EarlyInitPlan } from "../engine/self";
+import { MONITOR_ENV, selfCommand, WHEN_RECORDED_FLAG, type EarlyInitPlan } from "../engine/self";
 import { RESTART_AFTER_FLAG } from "./restart";
 import { HOST_LEAF } from "../cgroups/v2";
 
@@ -191,7 +191,7 @@ function spawnMonitor(id: string, extra: string[]): MonitorReport | undefined {
   const monitorLog = openSync(join(containerDir(id), "monitor.log"), "a", 0o600);
   const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", id, ...extra), {
     stdio: ["ignore", "ignore", monitorLog, "pipe"],
-    env: { ...CLEAN_ENV, ...faultEnv() },
+    env: { ...MONITOR_ENV, ...faultEnv() },
     cwd: "/",
     detached: true,
   });
@@ -215,7 +215,7 @@ function spawnOwnMonitorEarly(id: string, plan: EarlyInitPlan): EarlyMonitor {
   // `plan`: how it may spawn the container's init while it waits)
   const monitor = Bun.spawn(selfCommand("--root", runtimeRoot(), "--data-root", dataRoot(), "monitor", id, WHEN_RECORDED_FLAG, JSON.stringify(plan)), {
     stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"],
-    env: { ...CLEAN_ENV, ...faultEnv() },
+    env: { ...MONITOR_ENV, ...faultEnv() },
     cwd: "/",
     detached: true,
   });

@@ -35,6 +35,8 @@ describe("the shared monitor", () => {
     expect(ids.map((id) => state(id).monitorPid)).toEqual([monitor, monitor, monitor]);
     expect(mydockerProcesses()).toEqual([monitor]);
     expect(existsSync(SOCKET)).toBe(true);
+    // it runs in JavaScriptCore's interpreter (MONITOR_ENV: its memory, README Performance)
+    expect(readFileSync(`/proc/${monitor}/environ`, "utf8").split("\0")).toContain("BUN_JSC_useBaselineJIT=0");
     // the containers hold nothing of the monitor's (its socket, its lock): their stdio only
     for (const id of ids) expect(readdirSync(`/proc/${state(id).pid}/fd`).sort()).toEqual(["0", "1", "2"]);
     for (const [i, id] of ids.entries()) {
