@@ -2,6 +2,7 @@
 // one command, medians, and the markdown table each script prints. Nothing here is timed itself.
 import { spawnSync } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { removeTree } from "../src/fsutil";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -59,7 +60,7 @@ export function tempDir(tag: string): string {
   onCleanup(() => {
     // the default network of mydockerEnv(dir)'s data root is a bridge and a table on the host
     if (existsSync(join(dir, "md-data", "networks.json"))) quiet([MYDOCKER, "network", "rm", "bridge"], mydockerEnv(dir));
-    rmSync(dir, { recursive: true, force: true });
+    removeTree(dir); // (checked: podman's processes may still be ending there, see src/fsutil.ts)
   });
   return dir;
 }
