@@ -2,9 +2,9 @@
 // one command, medians, and the markdown table each script prints. Nothing here is timed itself.
 import { spawnSync } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { removeTree } from "../src/fsutil";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { removeTree } from "../src/fsutil";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const ROOTFS = resolve(ROOT, process.env.ROOTFS ?? "rootfs");

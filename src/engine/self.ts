@@ -29,14 +29,14 @@ export const CLEAN_ENV: Record<string, string> = {
 export const INIT_ENV: Record<string, string> = { ...CLEAN_ENV, BUN_JSC_useBaselineJIT: "0" };
 
 /**
- * The monitor's environment: the interpreter too. It stays as long as its containers, but what it
+ * The monitor's environment: the init's, in the interpreter too. It stays as long as its containers, but what it
  * does for each (a start, an exit, a chunk of output) is little, and with the JIT it compiled
  * enough to touch ~5 MB more of the executable's code (the compilers') and of heap: with 20
  * detached containers its PSS was 42.4-42.9 MiB, now 37.7-38.1 (2.12-2.14 -> 1.89-1.91 MiB per
  * container; bench/resident.ts). `run -d` takes the same time (87.9 and 88.1 ms, 60 interleaved
  * rounds); relaying 200,000 log lines costs it 480-520 ms of CPU instead of 400-420.
  */
-export const MONITOR_ENV: Record<string, string> = { ...CLEAN_ENV, BUN_JSC_useBaselineJIT: "0" };
+export const MONITOR_ENV: Record<string, string> = INIT_ENV;
 
 /**
  * `monitor ID --when-recorded [PLAN]`: wait for one byte on fd 4 before reading the record

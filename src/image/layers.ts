@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Extractor } from "./extract";
 import { TarParser } from "./tar";
 import { TarSplitWriter } from "./tar-split";
-import { dropTemp, hexOf, keepTemp, newTemp, removeTree, store } from "./layout";
+import { discardTree, dropTemp, hexOf, keepTemp, newTemp, store } from "./layout";
 import type { Chunks } from "./source";
 
 export interface LayerInfo {
@@ -97,5 +97,5 @@ export async function importLayer(chunks: Chunks, opts: { expect?: string } = {}
 /** Deletes a layer (the caller makes sure nothing uses it). */
 export function removeLayer(diffId: string): void {
   rmSync(store.shortLink(diffId), { force: true });
-  removeTree(store.layer(diffId));
+  discardTree(store.layer(diffId));
 }

@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { dataRoot } from "../paths";
-import { removeTree as removeNow, withFileLock, writeFileAtomic as writeAtomic } from "../fsutil";
+import { removeTree, withFileLock, writeFileAtomic as writeAtomic } from "../fsutil";
 
 export const hexOf = (digest: string) => digest.replace(/^sha256:/, "");
 
@@ -49,7 +49,7 @@ const liveTemps = new Set<string>();
 let handlersInstalled = false;
 
 function removeLiveTemps(): void {
-  for (const t of liveTemps) removeNow(t);
+  for (const t of liveTemps) removeTree(t);
   liveTemps.clear();
 }
 
@@ -73,7 +73,7 @@ export function newTemp(): string {
 }
 
 export function dropTemp(dir: string): void {
-  removeNow(dir);
+  removeTree(dir);
   liveTemps.delete(dir);
 }
 
@@ -93,7 +93,7 @@ export function sweepTemps(): void {
   for (const n of names) {
     const pid = Number(n.split("-")[0]);
     if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && alive(pid))) continue;
-    removeNow(join(store.tmp(), n));
+    removeTree(join(store.tmp(), n));
   }
 }
 
@@ -112,11 +112,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   writeAtomic(path, data, mode);
 }
 
-/** Moves a directory out of the way atomically, then deletes it. */
-export function removeTree(dir: string): void {
+/** Moves a store directory out of the way atomically (no reader sees it half-deleted), then deletes it. */
+export function discardTree(dir: string): void {
   if (!existsSync(dir)) return;
   mkdirSync(store.tmp(), { recursive: true, mode: 0o700 });
   const trash = join(store.tmp(), `${process.pid}-rm-${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex")}`);
   renameSync(dir, trash);
-  removeNow(trash);
+  removeTree(trash);
 }

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:f
 import { join } from "node:path";
 import { UsageError } from "../errors";
 import { hasLayer, layerDiffDir, layerInfo, removeLayer } from "./layers";
-import { hexOf, removeTree, store, sweepTemps, withGcLock, withLock, writeFileAtomic } from "./layout";
+import { discardTree, hexOf, store, sweepTemps, withGcLock, withLock, writeFileAtomic } from "./layout";
 import { normalizeReference } from "./reference";
 
 export interface ImageConfig {
@@ -239,7 +239,7 @@ export function deleteImage(id: string, check?: () => void): string[] {
       const tags = tagsOf(full, repos);
       for (const t of tags) delete repos[t];
       if (tags.length) writeRepositories(repos);
-      removeTree(store.image(full));
+      discardTree(store.image(full));
       return removeUnusedLayers(layers);
     }),
   );
