@@ -1,10 +1,11 @@
 // Shared by the bench scripts: the binaries under test, temporary roots and OCI bundles, timing of
 // one command, medians, and the markdown table each script prints. Nothing here is timed itself.
 import { spawnSync } from "bun";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { removeTree } from "../src/fsutil";
+import { dropPageCache } from "../ffi/pagecache";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const ROOTFS = resolve(ROOT, process.env.ROOTFS ?? "rootfs");
@@ -36,6 +37,12 @@ export function preflight(): void {
     console.error(`bench: missing: ${missing.join(", ")}`);
     process.exit(1);
   }
+  // The executables' pages as after a reboot, whatever built or copied them just before: a file
+  // just written sits in the page cache in large folios, and a fault maps the whole folio, so
+  // the same monitor measured up to 6 MB more PSS from a fresh build than from the same bytes
+  // read back (fault-around then maps only what readahead brought in), and a fresh copy starts
+  // with fewer page faults than an old one: side by side, both are read back from the disk.
+  for (const exe of [MYDOCKER, process.env.MYDOCKER_BEFORE]) if (exe) dropPageCache(realpathSync(resolve(exe)));
 }
 
 /** A temp dir removed at exit (also on SIGINT/SIGTERM), after `cleanups` ran (last added first). */

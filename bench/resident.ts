@@ -7,7 +7,6 @@
 //   bun bench/resident.ts        env: BENCH_N (20), MYDOCKER, ROOTFS
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { dropPageCache } from "../ffi/pagecache";
 import { fmt, intEnv, MYDOCKER, mydockerEnv, onCleanup, preflight, printTable, quiet, ROOTFS, tempDir, timed } from "./lib";
 
 preflight();
@@ -42,12 +41,7 @@ const cmdlineHas = (name: string, text: string) => (pid: number) => {
   return argv.split("\0")[0]!.endsWith(name) && argv.includes(text);
 };
 
-// ---- mydocker
-// The executable's pages as after a reboot, whatever built or copied it just before: a file
-// just written sits in the page cache in large folios, and a fault maps the whole folio, so the
-// same monitor measured up to 6 MB more PSS from a fresh build than from the same bytes read
-// back (fault-around then maps only what readahead brought in).
-dropPageCache(realpathSync(MYDOCKER));
+// ---- mydocker (its executable's pages were dropped from the page cache: preflight, lib.ts)
 const env = mydockerEnv(dir);
 onCleanup(() => {
   const ids = timed([MYDOCKER, "ps", "-aq"], env).stdout.split("\n").filter(Boolean);
