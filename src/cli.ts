@@ -15,8 +15,8 @@ if (argv[0] === "init") {
 } else if (argv[0] === "oci") {
   await (await import("./oci/main")).main(argv.slice(1));
 } else {
-  // A foreground `run` or an `exec` spawns its init now, so that the init's Bun starts while the
+  // A foreground `run` spawns its container's init now, so that the init's Bun starts while the
   // CLI loads (src/engine/head-start.ts).
-  if (argv[0] === "run" || argv[0] === "exec" || argv[0]?.startsWith("--")) (await import("./engine/head-start")).startInitAhead(argv);
+  if (argv[0] === "run" || argv[0]?.startsWith("--")) (await import("./engine/head-start")).startInitAhead(argv);
   await (await import("./cli/main")).main(argv);
 }

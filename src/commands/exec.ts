@@ -2,10 +2,9 @@
 // all of a running container's namespaces, its cgroup, its root and working directory, with its
 // environment plus --env-file and -e. With -d it is left running once it has started.
 import { defineCommand } from "citty";
-import { splitArgs, FlagError, UsageError, type OptionValues } from "../cli/argv";
+import { splitArgs, FlagError, UsageError } from "../cli/argv";
 import { openCgroup } from "../cgroups";
-import { execInContainer, StartError, type StdioPlan } from "../engine/container";
-import { adoptInitAhead, headStartTracedUntil } from "../engine/head-start";
+import { execInContainer, StartError } from "../engine/container";
 import { findLive } from "../state/live";
 import { readConfig } from "../state/store";
 import { log } from "../log";
@@ -16,7 +15,7 @@ import { callerWindowSize } from "../cli/window-size";
 import { mark, now, renderTrace, startTrace, step, tracing } from "../trace";
 import { capabilitySets, isRootUser } from "../security/capabilities";
 
-export const execArgs = {
+const args = {
   detach: { type: "boolean", alias: "d", description: "Start the command and return (prints nothing)" },
   interactive: { type: "boolean", alias: "i", description: "Keep STDIN attached" },
   tty: { type: "boolean", alias: "t", description: "Allocate a terminal" },
@@ -27,24 +26,15 @@ export const execArgs = {
   trace: { type: "string", valueHint: "[=json]", description: "After the command ends, print every kernel step of the exec with its time (stderr)" },
 } as const;
 
-/**
- * The exec'd process's stdio: none with a terminal of its own (-t) or detached (-d), else ours
- * (stdin with -i). The guess made before the flags are parsed (src/cli/init-guess.ts) must agree.
- */
-export const execStdio = (options: OptionValues): StdioPlan =>
-  options.tty || options.detach ? ["ignore", "ignore", "ignore"] : [options.interactive ? "inherit" : "ignore", "inherit", "inherit"];
-
 export default defineCommand({
   meta: { name: "exec", description: "Run a command in a running container" },
-  args: { ...execArgs, container: { type: "positional", required: true }, command: { type: "positional", required: true } },
+  args: { ...args, container: { type: "positional", required: true }, command: { type: "positional", required: true } },
   async run({ rawArgs }) {
-    const { options, rest } = splitArgs(rawArgs, execArgs);
+    const { options, rest } = splitArgs(rawArgs, args);
     if (options.trace !== undefined) {
       if (!["", "json", "table"].includes(options.trace as string)) throw new FlagError(`invalid --trace "${options.trace}": table or json`);
-      const ahead = headStartTracedUntil();
       startTrace("parent");
-      if (ahead === undefined) mark("Bun start-up and the command line", performance.timeOrigin);
-      else mark("the command line (the CLI's modules, the flags)", ahead);
+      mark("Bun start-up and the command line", performance.timeOrigin);
     }
     if (rest.length < 2) throw new FlagError(`"exec" requires at least 2 arguments: CONTAINER COMMAND [ARG...]`);
     const [ref, ...command] = rest as [string, ...string[]];
@@ -74,9 +64,6 @@ export default defineCommand({
     }
     proc.consoleSize = options.tty ? callerWindowSize() : undefined;
     const attachment = detach ? undefined : new Attachment();
-    const stdio = execStdio(options);
-    // (its init may have been spawned ahead of all this, in the PID namespace the record names: src/engine/head-start.ts)
-    const early = adoptInitAhead(stdio, false, `/proc/${s.pid}/ns/pid`);
     let launched;
     try {
       launched = execInContainer({
@@ -85,8 +72,7 @@ export default defineCommand({
         process: proc,
         namespaces: spec.linux.namespaces.map((n) => n.type),
         seccomp: spec.linux.seccomp,
-        stdio,
-        early,
+        stdio: options.tty || detach ? ["ignore", "ignore", "ignore"] : [options.interactive ? "inherit" : "ignore", "inherit", "inherit"],
       });
     } catch (e) {
       await attachment?.close();

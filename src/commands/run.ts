@@ -240,7 +240,7 @@ const foregroundStdio = (tty: boolean, streams: Streams): StdioPlan => (tty ? ["
 /**
  * How a foreground run's init is spawned, from its flags: its stdio, and whether it is born in a
  * network namespace of its own. Undefined for `-d` (its monitor spawns the init). The guess made
- * before the flags are parsed (src/cli/init-guess.ts) must agree with this, or is not used.
+ * before the flags are parsed (src/cli/run-guess.ts) must agree with this, or is not used.
  */
 export function foregroundInitPlan(options: OptionValues): { stdio: StdioPlan; bridge: boolean } | undefined {
   if (options.detach) return undefined;

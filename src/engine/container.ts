@@ -170,8 +170,6 @@ export interface ExecOptions {
   stdio: StdioPlan;
   /** called with the pty master before the command may run (see awaitInit) */
   onTerminal?: (master: number) => void;
-  /** an init spawned ahead in the container's PID namespace (src/engine/head-start.ts) */
-  early?: EarlyInit;
 }
 
 export interface Launched {
@@ -186,13 +184,7 @@ export function execInContainer(opts: ExecOptions): Launched {
   // the orders (the seccomp program read from its cache, the cgroup to join) are made while the
   // init's Bun starts
   const orders = () => ({ exec: { process: opts.process, namespaces: joined, ...step("seccomp: the profile's BPF (from the cache)", () => compiledSeccomp(opts.seccomp)), ...joinOrders(opts.cgroup), ...(tracing() ? { trace: true } : {}) } });
-  const pidNamespace = `/proc/${opts.pid}/ns/pid`;
-  let early: InitProcess | undefined;
-  if (opts.early && !opts.early.used && opts.early.pidNamespace === pidNamespace && opts.cgroup.birthDir() === undefined) {
-    opts.early.used = true;
-    early = opts.early.init;
-  } else abandonEarlyInit(opts.early);
-  return launchInit(opts.stdio, opts.cgroup, orders, { pidNamespace, onTerminal: opts.onTerminal, early });
+  return launchInit(opts.stdio, opts.cgroup, orders, { pidNamespace: `/proc/${opts.pid}/ns/pid`, onTerminal: opts.onTerminal });
 }
 
 /** linux.seccomp as a BPF program (base64) and seccomp(2) flags for the init; compiled once per profile, then cached. */

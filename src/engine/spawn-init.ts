@@ -22,8 +22,6 @@ export interface EarlyInit {
   init: InitProcess;
   stdio: StdioPlan;
   newNetworkNamespace: boolean;
-  /** the PID namespace it was spawned in (an exec's: /proc/PID/ns/pid), else a new one */
-  pidNamespace?: string;
   used: boolean;
 }
 
@@ -41,14 +39,13 @@ export function spawnInit(stdio: StdioPlan, pidNamespace: string | undefined, ne
 }
 
 /**
- * Spawns `mydocker init` now, in a new PID (and, with `newNetworkNamespace`, network) namespace
- * or the one at `pidNamespace` (an exec), for a start that comes later: see EarlyInit. Undefined
- * where the init must be born in its cgroup (v2: a start's cgroup is made first, and needs the
- * recorded container; an exec's init is born in the container's).
+ * Spawns `mydocker init` now, in a new PID (and, with `newNetworkNamespace`, network)
+ * namespace, for a start that comes later: see EarlyInit. Undefined where the init must be born
+ * in its cgroup (v2: the cgroup is made first, and needs the recorded container).
  */
-export function spawnInitEarly(stdio: StdioPlan, newNetworkNamespace: boolean, when = "", pidNamespace?: string): EarlyInit | undefined {
+export function spawnInitEarly(stdio: StdioPlan, newNetworkNamespace: boolean, when = ""): EarlyInit | undefined {
   if (detectCgroupVersion() === 2) return undefined;
-  return { init: spawnInit(stdio, pidNamespace, newNetworkNamespace, undefined, when), stdio, newNetworkNamespace, pidNamespace, used: false };
+  return { init: spawnInit(stdio, undefined, newNetworkNamespace, undefined, when), stdio, newNetworkNamespace, used: false };
 }
 
 /** An early init that no start took (the run failed before it): ended, so nothing is left. */

@@ -116,7 +116,7 @@ describe("the supervisor killed", () => {
   // (cgroup v1 only: on cgroup2 the init is born in its cgroup, which is made after the record, so
   // no init is spawned ahead: src/engine/spawn-init.ts spawnInitEarly)
   test.skipIf(!V1)("run killed right after it spawned its init ahead of the command line: the init ends at the EOF of its orders", async () => {
-    const r = await mydocker(["run", "--rm", "--network", "none", "--name", "f-ahead", "echo", "never"], { env: { MYDOCKER_FAULT: "head-start:after-spawn" } });
+    const r = await mydocker(["run", "--rm", "--network", "none", "--name", "f-ahead", "echo", "never"], { env: { MYDOCKER_FAULT: "run:after-head-start" } });
     // killed at that point (so the init was spawned), before any record: nothing to show, nothing left
     expect(r.code).toBe(137);
     expect(r.stdout).toBe("");

@@ -1,12 +1,11 @@
-// The guess a foreground `run` or an `exec` makes from its bare argv, to spawn its init before
-// the CLI loads (src/cli/init-guess.ts, src/engine/head-start.ts), against the command's own
-// parse of the same words: the guess may give up, but when it answers it must be what the
-// command decides, or the init spawned ahead is thrown away and every such start pays twice.
+// The guess a foreground `run` makes from its bare argv, to spawn its init before the CLI loads
+// (src/cli/run-guess.ts, src/engine/head-start.ts), against run's own parse of the same words:
+// the guess may give up, but when it answers it must be what `run` decides, or the init spawned
+// ahead is thrown away and every such start pays twice.
 import { describe, expect, test } from "bun:test";
-import { EXEC_FLAGS, guessExecInit, guessForegroundInit, RUN_FLAGS } from "../../src/cli/init-guess";
+import { guessForegroundInit, RUN_BOOLEANS, RUN_OPTIONAL_VALUES } from "../../src/cli/run-guess";
 import { splitArgs } from "../../src/cli/argv";
 import { foregroundInitPlan, runArgs } from "../../src/commands/run";
-import { execArgs, execStdio } from "../../src/commands/exec";
 
 /** run's decision for `argv` (the words after `mydocker`), or undefined where run would not spawn a foreground init. */
 function realPlan(argv: string[]) {
@@ -25,18 +24,14 @@ function realPlan(argv: string[]) {
 
 const words = (line: string) => line.split(" ").filter(Boolean);
 
-describe("the guess's flag tables", () => {
-  type Def = Record<string, { type?: string; alias?: string | string[]; valueHint?: string }>;
-  const booleans = (def: object) =>
-    Object.entries(def as Def).filter(([, d]) => d.type === "boolean").flatMap(([name, d]) => [name, ...[d.alias ?? []].flat()]).sort();
-  const optional = (def: object) => Object.entries(def as Def).filter(([, d]) => d.valueHint?.startsWith("[=")).map(([name]) => name).sort();
-  test("run: its flags without a value are run's booleans, aliases included; its optional values run's [=...] ones", () => {
-    expect([...RUN_FLAGS.booleans].sort()).toEqual(booleans(runArgs));
-    expect([...RUN_FLAGS.optionalValues].sort()).toEqual(optional(runArgs));
+describe("the guess's flag table", () => {
+  test("its flags without a value are run's booleans, aliases included", () => {
+    const booleans = Object.entries(runArgs).filter(([, d]) => d.type === "boolean").flatMap(([name, d]) => [name, ...("alias" in d && d.alias ? [d.alias] : [])]);
+    expect([...RUN_BOOLEANS].sort()).toEqual(booleans.sort());
   });
-  test("exec: the same against exec's table", () => {
-    expect([...EXEC_FLAGS.booleans].sort()).toEqual(booleans(execArgs));
-    expect([...EXEC_FLAGS.optionalValues].sort()).toEqual(optional(execArgs));
+  test("its flags with an optional value are run's [=...] ones", () => {
+    const optional = Object.entries(runArgs).filter(([, d]) => "valueHint" in d && d.valueHint?.startsWith("[=")).map(([name]) => name);
+    expect([...RUN_OPTIONAL_VALUES].sort()).toEqual(optional.sort());
   });
 });
 
@@ -104,44 +99,4 @@ describe("a guess agrees with run's parse", () => {
     expect(guessForegroundInit(line)).toBeDefined();
     expect(realPlan(line)).toBeUndefined();
   });
-});
-
-/** exec's decision: the stdio and the container word, or undefined where exec would refuse the command line. */
-function realExec(argv: string[]) {
-  let i = 0;
-  while (argv[i]?.startsWith("--")) i += argv[i]!.includes("=") ? 1 : 2;
-  if (argv[i] !== "exec") return undefined;
-  try {
-    const { options, rest, help } = splitArgs(argv.slice(i + 1), execArgs);
-    if (help || rest.length < 2) return undefined;
-    const root = argv.slice(0, i).join(" ").match(/--root[ =](\S+)/)?.[1];
-    return { stdio: execStdio(options), container: rest[0]!, root, trace: options.trace !== undefined };
-  } catch {
-    return undefined;
-  }
-}
-
-describe("an exec guess agrees with exec's parse", () => {
-  const answered = [
-    "exec web true",
-    "exec -ti web sh",
-    "exec -i web cat",
-    "exec -d web sleep 1",
-    "exec --detach=false -t web sh",
-    "exec -e A=1 --env-file f -w /tmp -u 1000 web id -u",
-    "exec --trace web true",
-    "exec --trace=json 3f2a web true",
-    "--root /tmp/r exec web true",
-    "exec -- web true",
-  ];
-  for (const line of answered) {
-    test(line, () => {
-      const guess = guessExecInit(words(line));
-      expect(guess).toBeDefined();
-      expect(guess).toEqual(realExec(words(line)));
-    });
-  }
-  for (const line of ["exec web", "exec --help web true", "exec -it", "exec -eA=1 web true", "run web true", "--bogus exec web true"]) {
-    test(`gives up: ${line}`, () => expect(guessExecInit(words(line))).toBeUndefined());
-  }
 });
