@@ -17,6 +17,8 @@ if (argv[0] === "init") {
 } else {
   // A foreground `run` spawns its container's init now, so that the init's Bun starts while the
   // CLI loads (src/engine/head-start.ts).
-  if (argv[0] === "run" || argv[0]?.startsWith("--")) (await import("./engine/head-start")).startInitAhead(argv);
+  // (the word `run` first: any other command, `--version` or the monitor's `--root R monitor`,
+  // loads nothing for it)
+  if (argv.includes("run")) (await import("./engine/head-start")).startInitAhead(argv);
   await (await import("./cli/main")).main(argv);
 }
