@@ -26,9 +26,9 @@ PREFIX ?= /usr/local
 # (seccomp profiles, dlopen'ed); gcc + libc6-dev (the escape tests' static probe); podman, conmon,
 # containerd (real engines driving mydocker-runc in the tests); nftables + iproute2 (networks: nft
 # for mydocker's rules, ip for the tests' checks); tini (run --init); skopeo (load's dir-layout tests);
-# tmux (the attach tests drive a real terminal); strace (a test sees the init spawned ahead of a bad flag, and ended).
+# tmux (the attach tests drive a real terminal).
 # Add here anything else the tests need (checked with dpkg, installed only when missing).
-DEB_PKGS ?= busybox-static runc crun hyperfine time libseccomp2 gcc libc6-dev podman conmon containerd nftables iproute2 tini skopeo tmux strace
+DEB_PKGS ?= busybox-static runc crun hyperfine time libseccomp2 gcc libc6-dev podman conmon containerd nftables iproute2 tini skopeo tmux
 
 ROOTFS := rootfs
 FROM ?=

@@ -15,10 +15,5 @@ if (argv[0] === "init") {
 } else if (argv[0] === "oci") {
   await (await import("./oci/main")).main(argv.slice(1));
 } else {
-  // A foreground `run` spawns its container's init now, so that the init's Bun starts while the
-  // CLI loads (src/engine/head-start.ts).
-  // (the word `run` first: any other command, `--version` or the monitor's `--root R monitor`,
-  // loads nothing for it)
-  if (argv.includes("run")) (await import("./engine/head-start")).startInitAhead(argv);
   await (await import("./cli/main")).main(argv);
 }

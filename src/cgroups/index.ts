@@ -11,7 +11,6 @@ import { basename, posix } from "node:path";
 import type { DeviceRule } from "../spec";
 import { CgroupV1 } from "./v1.ts";
 import { CgroupV2 } from "./v2.ts";
-import { DEFAULT_ROOT, detectCgroupVersion } from "./version";
 
 export interface CgroupResources {
   memory?: { limit?: number }; // bytes
@@ -59,7 +58,12 @@ export interface CgroupOptions {
   mountinfo?: string; // text of /proc/self/mountinfo (v1 mount discovery), default the real file
 }
 
-export { DEFAULT_ROOT, detectCgroupVersion };
+export const DEFAULT_ROOT = "/sys/fs/cgroup";
+
+/** 2 when `${root}/cgroup.controllers` exists (a pure v2 / unified mount), else 1 (v1 or hybrid). */
+export function detectCgroupVersion(root: string = DEFAULT_ROOT): 1 | 2 {
+  return existsSync(`${root}/cgroup.controllers`) ? 2 : 1;
+}
 
 /** Builds a manager. Only reads /proc; the cgroup filesystem is not touched until create(). */
 export function openCgroup(opts: CgroupOptions): Cgroup {

@@ -20,7 +20,6 @@ import { normalizeReference } from "../image/reference";
 import { createContainerRecord, logPath, NoSuchContainer, readState, removeContainerRecord, updateState, type ContainerState } from "../state/store";
 import { LogWriter } from "../containers/logs";
 import { abandonEarlyInit, spawnInitEarly, type EarlyInit, type StartedContainer, type StdioPlan } from "../engine/container";
-import { abandonInitAhead, adoptInitAhead, headStartTracedUntil } from "../engine/head-start";
 import { faultPoint } from "../fault";
 import { mark, renderTrace, startTrace, step, tracing } from "../trace";
 import { bootId, processStartTime } from "../state/proc";
@@ -71,10 +70,8 @@ export default defineCommand({
     const { options, rest } = splitArgs(rawArgs, runArgs);
     if (options.trace !== undefined) {
       if (options.trace !== "" && options.trace !== "json" && options.trace !== "table") throw new UsageError(`invalid --trace "${options.trace}": table or json`);
-      const ahead = headStartTracedUntil();
       startTrace("parent");
-      if (ahead === undefined) mark("Bun start-up and the command line", performance.timeOrigin);
-      else mark("the command line (the CLI's modules, the flags)", ahead);
+      mark("Bun start-up and the command line", performance.timeOrigin);
     }
     configureLog({ level: options["log-level"] as string, format: options["log-format"] as string });
     if (rest.length === 0) throw new UsageError(`"run" requires at least 1 argument: [IMAGE] COMMAND`);
@@ -85,10 +82,7 @@ export default defineCommand({
     // Whoever starts the container (this process in the foreground, a monitor with -d) may start
     // its Bun right now, while we read the flags and write the record.
     const id = newContainerId();
-    // (a foreground run's init may have been spawned ahead of all this: src/engine/head-start.ts)
-    const plan = foregroundInitPlan(options);
-    if (!plan) abandonInitAhead();
-    const early = plan && (adoptInitAhead(plan.stdio, plan.bridge) ?? spawnInitEarly(plan.stdio, plan.bridge));
+    const early = options.detach ? undefined : spawnInitEarly(foregroundStdio(options.tty === true, streams), onBridge(options));
     const monitor = options.detach ? monitorEarly(id, { stdio: detachedStdio(options.tty === true, options.interactive === true), bridge: onBridge(options) }) : undefined;
     let outcome: Outcome;
     try {
@@ -236,17 +230,6 @@ export interface ForegroundOptions {
 
 /** A foreground container's stdio: a terminal of its own (-t), else our stdin where attached, and pipes to us. */
 const foregroundStdio = (tty: boolean, streams: Streams): StdioPlan => (tty ? ["ignore", "ignore", "ignore"] : [streams.stdin ? "inherit" : "ignore", "pipe", "pipe"]);
-
-/**
- * How a foreground run's init is spawned, from its flags: its stdio, and whether it is born in a
- * network namespace of its own. Undefined for `-d` (its monitor spawns the init). The guess made
- * before the flags are parsed (src/cli/run-guess.ts) must agree with this, or is not used.
- */
-export function foregroundInitPlan(options: OptionValues): { stdio: StdioPlan; bridge: boolean } | undefined {
-  if (options.detach) return undefined;
-  const streams = attachedStreams((options.attach as string[] | undefined) ?? [], options.interactive === true);
-  return { stdio: foregroundStdio(options.tty === true, streams), bridge: onBridge(options) };
-}
 
 /** Whether the flags put the container on a bridge network (its init is then born in a network namespace of its own). */
 function onBridge(options: OptionValues): boolean {

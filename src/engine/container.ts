@@ -3,22 +3,23 @@
 // the OCI command line all come through here.
 import { closeSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { NAMESPACES, type NamespaceType } from "../../ffi/namespaces";
+import type { Subprocess } from "bun";
+import { NAMESPACES, withChildNamespace, type NamespaceType } from "../../ffi/namespaces";
 import { setBlocking } from "../../ffi/process";
 import type { SyscallError } from "../../ffi/errno";
 import { pollIn } from "../../ffi/poll";
 import { recvMessage } from "../../ffi/socket";
-import { openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
+import { detectCgroupVersion, openCgroup, type Cgroup, type CgroupOptions } from "../cgroups";
 import { decodeLines, encode, initFault, NETWORK_READY, type CgroupMade, type InitOrders } from "../init/protocol";
 import { dataRoot } from "../paths";
 import type { LinuxSeccomp, Spec } from "../spec";
-import { abandonEarlyInit, spawnInit, spawnInitEarly, type EarlyInit, type InitProcess, type StdioPlan } from "./spawn-init";
+import { INIT_ENV, selfCommand } from "./self";
 import { addEvents, mark, now, step, tracing } from "../trace";
 import { StartError, UsageError } from "../errors";
 import { faultPoint } from "../fault";
 export { StartError };
 
-export { abandonEarlyInit, spawnInitEarly, type EarlyInit, type InitProcess, type StdioPlan };
+export type StdioPlan = ["inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe"];
 
 export interface StartOptions {
   id: string;
@@ -61,11 +62,24 @@ export interface StartOptions {
   onExec?: (pid: number) => void;
 }
 
+/**
+ * An init spawned before its container is even recorded (`run` in the foreground: its Bun then
+ * starts while we read the flags and write the record, ~4 ms off a start). It waits for orders on
+ * fd 3; if none come (a bad flag, a name in use, a kill), it exits at the EOF, or at our SIGKILL
+ * (abandonEarlyInit).
+ */
+export interface EarlyInit {
+  init: StartedContainer["init"];
+  stdio: StdioPlan;
+  newNetworkNamespace: boolean;
+  used: boolean;
+}
+
 export interface StartedContainer {
   id: string;
   rootfs: string;
   pid: number;
-  init: InitProcess;
+  init: Subprocess<"inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe", "inherit" | "ignore" | "pipe">;
   cgroup: Cgroup;
   /** the master of the command's pseudo-terminal (`process.terminal`), ours to close */
   terminal?: number;
@@ -145,6 +159,24 @@ function usableEarlyInit(opts: StartOptions, bornInCgroup: boolean): StartedCont
   }
   abandonEarlyInit(early); // (its fd 3 closed too: a monitor lives as long as its container)
   return undefined;
+}
+
+/**
+ * Spawns `mydocker init` now, in a new PID (and, with `newNetworkNamespace`, network)
+ * namespace, for a start that comes later: see EarlyInit. Undefined where the init must be born
+ * in its cgroup (v2: the cgroup is made first, and needs the recorded container).
+ */
+export function spawnInitEarly(stdio: StdioPlan, newNetworkNamespace: boolean): EarlyInit | undefined {
+  if (detectCgroupVersion() === 2) return undefined;
+  return { init: spawnInit(stdio, undefined, newNetworkNamespace), stdio, newNetworkNamespace, used: false };
+}
+
+/** An early init that no start took (the run failed before it): ended, so nothing is left. */
+export function abandonEarlyInit(early: EarlyInit | undefined): void {
+  if (!early || early.used) return;
+  early.used = true;
+  early.init.kill("SIGKILL");
+  closeSync(early.init.stdio[3] as unknown as number);
 }
 
 /**
@@ -269,6 +301,19 @@ function launchInit(
   } finally {
     closeSync(ordersFd);
   }
+}
+
+/** `mydocker init` in a new PID namespace (or the one at `pidNamespace`), fd 3 its orders socket. */
+function spawnInit(stdio: StdioPlan, pidNamespace: string | undefined, newNetworkNamespace: boolean, birth?: string): StartedContainer["init"] {
+  return withChildNamespace(
+    "pid",
+    () =>
+      step(`spawn \`mydocker init\` (Bun.spawn: vfork + exec${birth ? ", into its cgroup" : ""}${newNetworkNamespace ? ", in a new network namespace" : ""})`, () =>
+        Bun.spawn(selfCommand("init"), { stdio: [...stdio, "pipe"], env: INIT_ENV, ...(birth ? { cgroup: birth } : {}) }),
+      ),
+    pidNamespace,
+    newNetworkNamespace,
+  ) as StartedContainer["init"];
 }
 
 /** Waits for the container's PID 1 to exit (its namespace dies with it). */

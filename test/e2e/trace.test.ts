@@ -2,13 +2,9 @@
 // the call as written by hand, its result and its time; --trace=json for tools. The container's
 // own output is untouched (the trace goes to stderr, after the container ends).
 import { beforeAll, expect, test } from "bun:test";
-import { readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { checkHostAroundEachTest, MYDOCKER, mydocker, testEnv } from "./helpers";
+import { checkHostAroundEachTest, mydocker } from "./helpers";
 
 checkHostAroundEachTest();
-const V1 = !require("node:fs").existsSync("/sys/fs/cgroup/cgroup.controllers");
 // the first bridge container on a host may print its one ip_forward notice: before the traces
 beforeAll(async () => expect((await mydocker(["run", "--rm", "true"])).code).toBe(0));
 
@@ -43,6 +39,8 @@ test("run --trace: the init's steps in the order of a start, each with its resul
   expect(init.some((s) => s.includes("CLONE_NEWNET"))).toBe(false); // it was born in it
   expect(parent.some((s) => /^wait: the command runs until it exits = exit 0$/.test(s))).toBe(true);
 });
+
+const V1 = !require("node:fs").existsSync("/sys/fs/cgroup/cgroup.controllers");
 
 // (cgroup v1 only: on cgroup2 the init is born in its cgroup, made before the spawn)
 test.skipIf(!V1)("cgroup v1: the parent makes the cgroup after the orders; the init joins it before the cgroup mounts and device nodes, then makes its cgroup namespace", async () => {
@@ -81,42 +79,6 @@ test("exec --trace=json: one JSON object per step; the exec joins the container'
     expect(init.filter((s) => new RegExp(`^setns\\(\\d+, ${ns}\\) = 0$`).test(s))).toHaveLength(1);
   }
   expect(init.findIndex((s) => s.startsWith("unshare(CLONE_FS)"))).toBeLessThan(init.findIndex((s) => s.startsWith("setns(")));
-});
-
-// (cgroup v1 only, as the two below: on cgroup2 the init is born in its cgroup, which is made after
-// the record, so no init is spawned ahead: src/engine/spawn-init.ts spawnInitEarly)
-test.skipIf(!V1)("a foreground run spawns its init before it reads its flags, unless it cannot guess from its command line how", async () => {
-  const traced = async (...flags: string[]) => {
-    const r = await mydocker(["run", "--rm", "--network", "none", "--trace=json", ...flags, "true"]);
-    expect(r.code).toBe(0);
-    const events = r.stderr.trimEnd().split("\n").map((l) => JSON.parse(l) as { who: string; what: string; startUs: number });
-    const at = (re: RegExp) => events.find((e) => e.who === "parent" && re.test(e.what))?.startUs ?? -1;
-    return { spawn: at(/^spawn `mydocker init`/), ahead: at(/^spawn `mydocker init` ahead of the command line/), commandLine: at(/^the command line \(the CLI's modules, the flags\)$/), root: at(/^choose the root/) };
-  };
-  const ahead = await traced();
-  expect(ahead.ahead).toBeGreaterThan(0);
-  expect(ahead.commandLine).toBeGreaterThan(ahead.ahead);
-  expect(ahead.root).toBeGreaterThan(ahead.commandLine);
-  // -m100m is a spelling the guess does not read: the init is spawned once the flags are parsed
-  const after = await traced("-m100m");
-  expect([after.ahead, after.commandLine]).toEqual([-1, -1]);
-  expect(after.spawn).toBeGreaterThan(0);
-  expect(after.root).toBeGreaterThan(after.spawn);
-});
-
-test.skipIf(!V1)("a bad flag after an init was spawned ahead: one line, 125, and the init is ended (the check after each test: no process left)", async () => {
-  const log = join(tmpdir(), `head-start-${process.pid}.strace`);
-  try {
-    const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=execve,kill", "-o", log, MYDOCKER, "run", "--network", "none", "--bogus", "x", "true"], { env: testEnv() });
-    expect(r.exitCode).toBe(125);
-    expect(r.stderr.toString().trim().split("\n")).toEqual([expect.stringContaining("unknown flag: --bogus")]);
-    const calls = readFileSync(log, "utf8");
-    const init = /^(\d+) +execve\("[^"]+", \["[^"]+", "init"\]/m.exec(calls);
-    expect(init).not.toBeNull();
-    expect(calls).toMatch(new RegExp(`^\\d+ +kill\\(${init![1]}, SIGKILL\\) += 0$`, "m"));
-  } finally {
-    rmSync(log, { force: true });
-  }
 });
 
 test("a bad --trace value is a usage error; without --trace nothing is printed", async () => {

@@ -24,7 +24,6 @@ checkHostAroundEachTest(async () => {
   expect(temps).toEqual([]);
 });
 
-const V1 = !existsSync("/sys/fs/cgroup/cgroup.controllers");
 const inspect = async (name: string) => JSON.parse((await mydocker(["inspect", name])).stdout)[0];
 /** A container's record as written (its monitor's pid is not in `inspect`). */
 const stateOf = (name: string) => {
@@ -111,16 +110,6 @@ describe("the supervisor killed", () => {
     expect((await mydocker(["create", "--name", "f-shared-2", "--network", "none", "sleep", "30"])).code).toBe(0);
     expect((await mydocker(["start", "f-shared-2"], { env: fault })).code).toBe(0);
     expect(stateOf("f-shared-2").monitorPid).toBe(monitor);
-  });
-
-  // (cgroup v1 only: on cgroup2 the init is born in its cgroup, which is made after the record, so
-  // no init is spawned ahead: src/engine/spawn-init.ts spawnInitEarly)
-  test.skipIf(!V1)("run killed right after it spawned its init ahead of the command line: the init ends at the EOF of its orders", async () => {
-    const r = await mydocker(["run", "--rm", "--network", "none", "--name", "f-ahead", "echo", "never"], { env: { MYDOCKER_FAULT: "run:after-head-start" } });
-    // killed at that point (so the init was spawned), before any record: nothing to show, nothing left
-    expect(r.code).toBe(137);
-    expect(r.stdout).toBe("");
-    expect((await mydocker(["ps", "-aq"])).stdout).toBe("");
   });
 
   test("run killed right after it reserved the name: the next command shows the container as exited", async () => {
