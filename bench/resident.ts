@@ -84,10 +84,26 @@ function podmanMemory(): Memory {
   });
   onCleanup(() => {
     quiet(podmanCmd("rm", "-f", "-a", "-t", "0"), penv);
+    // conmon runs `podman container cleanup` for each container once it has exited, on its own:
+    // one that ran after the temp dir was removed made its storage dirs again (17:26 UTC, a
+    // /tmp/mydocker-bench-resident-* left with podman/root and podman/runroot). Wait for them.
+    const mentionsUs = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(p);
+    for (let i = 0; i < 200 && processesMatching(mentionsUs).length; i++) Bun.sleepSync(50);
   });
   for (let i = 0; i < N; i++) timed(podmanCmd("run", "-d", "--cgroup-parent", `/${parent}`, "--rootfs", rootfs, "sleep", "3600"), penv);
   Bun.sleepSync(500);
   return memoryOf(cmdlineHas("conmon", p));
+}
+
+/** Pids of the processes (other than this one) that `match`. */
+function processesMatching(match: (pid: number) => boolean): number[] {
+  return readdirSync("/proc").filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid).map(Number).filter((pid) => {
+    try {
+      return match(pid);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }
 
 /** A cgroup and the ones below it, deepest first (rmdir(2) of a cgroup with children is EBUSY). */
