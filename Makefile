@@ -112,8 +112,9 @@ build: mydocker
 # The init runs alone in its process (`mydocker init`, every container start), so the compiled
 # binary carries it as one module of its own: bundled here first, then imported by src/cli.ts.
 # Left to --splitting, its modules are spread over the nine chunks it shares with the CLI's
-# commands, and loading them cost the init ~130 page faults and ~3 ms more before its first line
-# (README, Performance). Under `bun run src/cli.ts` the source is imported instead.
+# commands, and loading them cost the init ~40 page faults and ~2 ms more before its first line
+# (measured again in the fifth session, both builds read back from the disk: README,
+# Performance). Under `bun run src/cli.ts` the source is imported instead.
 INIT_BUNDLE := $(CACHE)/init.js
 
 $(INIT_BUNDLE): $(SRCS) | deps-node
