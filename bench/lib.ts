@@ -39,7 +39,7 @@ export function preflight(): void {
   }
   // The executables' pages as after a reboot, whatever built or copied them just before: a file
   // just written sits in the page cache in large folios, and a fault maps the whole folio, so
-  // the same monitor measured up to 6 MB more PSS from a fresh build than from the same bytes
+  // the same monitor measured up to 6 MiB more PSS from a fresh build than from the same bytes
   // read back (fault-around then maps only what readahead brought in), and a fresh copy starts
   // with fewer page faults than an old one: side by side, both are read back from the disk.
   for (const exe of [MYDOCKER, process.env.MYDOCKER_BEFORE]) if (exe) dropPageCache(realpathSync(resolve(exe)));

@@ -22,17 +22,26 @@ interface Memory {
 /** The summed smaps_rollup of every process `match` picks. */
 function memoryOf(match: (pid: number) => boolean): Memory {
   const m: Memory = { processes: 0, pssKiB: 0, privateDirtyKiB: 0 };
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+  for (const pid of processesMatching(match)) {
     try {
-      if (!match(Number(e))) continue;
-      const rollup = readFileSync(`/proc/${e}/smaps_rollup`, "utf8");
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
       m.pssKiB += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
       m.privateDirtyKiB += Number(/^Private_Dirty:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
       m.processes++;
     } catch {} // gone meanwhile
   }
   return m;
+}
+
+/** Pids of the processes (other than this one) that `match`. */
+function processesMatching(match: (pid: number) => boolean): number[] {
+  return readdirSync("/proc").filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid).map(Number).filter((pid) => {
+    try {
+      return match(pid);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }
 
 const exeIs = (path: string) => (pid: number) => realpathSync(`/proc/${pid}/exe`) === path;
@@ -93,17 +102,6 @@ function podmanMemory(): Memory {
   for (let i = 0; i < N; i++) timed(podmanCmd("run", "-d", "--cgroup-parent", `/${parent}`, "--rootfs", rootfs, "sleep", "3600"), penv);
   Bun.sleepSync(500);
   return memoryOf(cmdlineHas("conmon", p));
-}
-
-/** Pids of the processes (other than this one) that `match`. */
-function processesMatching(match: (pid: number) => boolean): number[] {
-  return readdirSync("/proc").filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid).map(Number).filter((pid) => {
-    try {
-      return match(pid);
-    } catch {
-      return false; // gone meanwhile
-    }
-  });
 }
 
 /** A cgroup and the ones below it, deepest first (rmdir(2) of a cgroup with children is EBUSY). */
