@@ -11,7 +11,7 @@
 //   bun bench/detached.ts        env: BENCH_RUNS (30), BENCH_WARMUP (3), MYDOCKER, ROOTFS
 import { readdirSync, readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
-import { fmt, interleave, intEnv, makeBundle, median, MYDOCKER, mydockerEnv, onCleanup, preflight, printTable, quiet, ROOTFS, tempDir, timed } from "./lib";
+import { buildFloor, fmt, interleave, intEnv, makeBundle, median, MYDOCKER, mydockerEnv, onCleanup, preflight, printTable, quiet, ROOTFS, tempDir, timed } from "./lib";
 
 preflight();
 const RUNS = intEnv("BENCH_RUNS", 30);
@@ -75,9 +75,13 @@ const mdId = timed([MYDOCKER, "run", "-d", "--network", "none", "--rootfs", ROOT
 const runcId = `${tag}-exec`;
 timed(runc("run", "-d", "--pid-file", join(dir, "exec.pid"), "--bundle", bundle, runcId), undefined, false);
 const steady = interleave(runDetached("steady"), RUNS, WARMUP);
+// the design's floor for an exec: two Bun processes and the namespaces joined (bench/floor/main.ts)
+const floor = buildFloor(join(dir, "floor"));
+const mdPid = timed([MYDOCKER, "inspect", "-f", "{{.State.Pid}}", mdId], env).stdout.trim();
 const exec = interleave(
   [
     { name: "mydocker exec", measure: () => timed([MYDOCKER, "exec", mdId, "/bin/true"], env).ms },
+    { name: "floor --join", measure: () => timed([floor, "--join", mdPid, "/bin/true"], env).ms },
     { name: "runc exec", measure: () => timed(runc("exec", runcId, "/bin/true"), undefined, false).ms },
   ],
   RUNS,
@@ -95,6 +99,7 @@ printTable(
     row("runc run -d --pid-file P (same rootfs)", "until runc returns", steady.get("runc run -d steady")!, steady.get("runc run -d steady")!),
     row("mydocker exec ID /bin/true", "until it exits", exec.get("mydocker exec")!, exec.get("runc exec")!),
     row("runc exec ID /bin/true", "until it exits", exec.get("runc exec")!, exec.get("runc exec")!),
+    row("bench/floor --join PID /bin/true (the design's floor)", "until it exits: a Bun process spawning itself into the container's namespaces, which execs", exec.get("floor --join")!, exec.get("runc exec")!),
   ],
   [`${RUNS} runs each (+${WARMUP} warm-up), interleaved; ${MYDOCKER}; rootfs ${ROOTFS}. Removal of each container is outside its time.`],
 );

@@ -1,7 +1,9 @@
 #!/usr/bin/env bun
 // Start-to-exit latency of `mydocker run /bin/true` against runc, crun and a bare
 // `unshare … chroot`, measured side by side: every round runs each command once
-// (round-robin, the starting command rotating each round), N rounds.
+// (round-robin, the starting command rotating each round), N rounds. Two rows give the floor
+// of mydocker's design (bench/floor/main.ts, compiled here): a Bun process that spawns itself
+// as an init which pivots and execs, and the same two Bun starts doing nothing.
 //
 //   bun bench/start.ts                      # or: make bench
 //   BENCH_RUNS=20 bun bench/start.ts        # rounds (default 100)
@@ -12,9 +14,11 @@
 //      MYDOCKER_ARGS ("run --rm --network none /bin/true"), ROOTFS (./rootfs)
 // Writes bench/out/start.json. Exits 1 when mydocker itself could not be measured.
 import { spawnSync } from "bun";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { dropPageCache } from "../ffi/pagecache";
+import { buildFloor } from "./lib";
 
 const ROOT = resolve(import.meta.dir, "..");
 const RUNS = intEnv("BENCH_RUNS", 100);
@@ -272,6 +276,19 @@ function setup(): Contender[] {
   else if (!isRoot) unavailable(uns, "needs root");
   list.push(uns);
 
+  // (c1) the design's floor: two Bun processes and the fewest kernel steps (bench/floor/main.ts),
+  // and two bare Bun starts
+  const floorBin = join(tmp!, "floor");
+  const floor = mk("floor", () => [floorBin, ROOTFS, "/bin/true"], "bench/floor: a Bun process spawning itself as an init that pivots and execs (no cgroup, record or hardening)");
+  const bare = mk("floor --bare", () => [floorBin, "--bare"], "bench/floor --bare: a Bun process spawning itself, which exits at once");
+  try {
+    buildFloor(floorBin);
+    if (!isRoot) unavailable(floor, "needs root");
+  } catch (e) {
+    for (const c of [floor, bare]) unavailable(c, (e as Error).message);
+  }
+  list.push(floor, bare);
+
   // (d) crun, only if installed
   if (which("crun")) {
     const crunArgv = (i: number) => ["crun", "--root", join(tmp!, "crun-state"), "run", "--bundle", join(tmp!, "bundle"), `mdbench-${pid}-c${i}`];
@@ -343,6 +360,8 @@ async function main(): Promise<number> {
     }
   }
   preflight(cs);
+  // both builds as after a reboot, read back from the disk (bench/lib.ts preflight says why)
+  for (const exe of [mdBin, process.env.MYDOCKER_BEFORE]) if (exe && existsSync(exe)) dropPageCache(realpathSync(resolve(exe)));
   const live = cs.filter((c) => c.available);
 
   console.log(`bench: start-to-exit of /bin/true, ${RUNS} runs each (+${WARMUP} warm-up), interleaved round-robin`);
