@@ -1,9 +1,10 @@
 // The floor of mydocker's design, as a program of its own: a compiled Bun process that spawns
 // itself as the container's init, which bind-mounts the root, pivots into it, detaches the old
 // root, mounts /proc and execs the command. Nothing else: no cgroup, no record, no seccomp or
-// capabilities, no devices, no teardown. bench/start.ts compiles it as the Makefile compiles
-// mydocker and times it beside crun and runc: what mydocker cannot go below while it is two Bun
-// processes on this machine. Not part of mydocker; its own few libc symbols keep it minimal.
+// capabilities, no devices, no teardown. bench/lib.ts (buildFloor) compiles it as the Makefile
+// compiles mydocker, and start.ts, detached.ts and throughput.ts time it beside crun and runc: what
+// mydocker cannot go below while it is two Bun processes on this machine. Not part of mydocker;
+// its own few libc symbols keep it minimal.
 //
 //   floor ROOTFS CMD...      a container: PID, mount, UTS, IPC and network namespaces
 //   floor --join PID CMD...  an exec: CMD in the namespaces of process PID (no cgroup, no privileges dropped)
@@ -83,6 +84,10 @@ function init(args: string[]): never {
   return exec(cmd);
 }
 
-const [mode, ...rest] = process.argv.slice(2);
-if (mode === "__floor_init") init(rest);
-else process.exit(await parent([mode!, ...rest].filter((a) => a !== undefined)));
+const args = process.argv.slice(2);
+if (args.length === 0) {
+  console.error("usage: floor ROOTFS CMD... | floor --join PID CMD... | floor --bare");
+  process.exit(2);
+}
+if (args[0] === "__floor_init") init(args.slice(1));
+else process.exit(await parent(args));
