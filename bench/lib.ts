@@ -45,14 +45,16 @@ export function preflight(): void {
   for (const exe of [MYDOCKER, process.env.MYDOCKER_BEFORE]) if (exe) dropPageCache(realpathSync(resolve(exe)));
 }
 
+/** The Makefile's BUILD_FLAGS and BYTECODE_FLAGS, less --splitting (a one-module program has nothing to split). */
+export const COMPILE_FLAGS = ["--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--compile-jit-policy=100", "--bytecode", "--format=esm"];
+
 /**
  * bench/floor/main.ts compiled as the Makefile compiles mydocker (bytecode, the JIT policy) into
  * `out`, then dropped from the page cache as preflight drops mydocker (a fresh file would start
  * faster than one read back from the disk). Throws with bun's message when it does not build.
  */
 export function buildFloor(out: string): string {
-  const flags = ["--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--compile-jit-policy=100", "--bytecode", "--format=esm"];
-  const r = spawnSync([process.execPath, "build", ...flags, join(ROOT, "bench/floor/main.ts"), "--outfile", out], { stdout: "ignore", stderr: "pipe" });
+  const r = spawnSync([process.execPath, "build", ...COMPILE_FLAGS, join(ROOT, "bench/floor/main.ts"), "--outfile", out], { stdout: "ignore", stderr: "pipe" });
   if (!r.success) throw new Error(`bun build bench/floor/main.ts: ${r.stderr.toString().trim().split("\n")[0]}`);
   dropPageCache(out);
   return out;

@@ -8,7 +8,7 @@
 import { spawnSync } from "bun";
 import { cpSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fmt, interleave, intEnv, median, mydockerEnv, preflight, printTable, ROOT, ROOTFS, tempDir } from "./lib";
+import { COMPILE_FLAGS, fmt, interleave, intEnv, median, mydockerEnv, preflight, printTable, ROOT, ROOTFS, tempDir } from "./lib";
 
 preflight();
 const RUNS = intEnv("BENCH_RUNS", 60);
@@ -18,7 +18,7 @@ const env = mydockerEnv(dir);
 
 /** The Makefile's two steps: the init's own bundle (INIT_BUNDLE), then the executable. */
 function build(tree: string, out: string): string {
-  const flags = ["--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--compile-jit-policy=100", "--bytecode", "--format=esm", "--splitting"];
+  const flags = [...COMPILE_FLAGS, "--splitting"];
   for (const argv of [
     ["bun", "build", "--format=esm", "--target=bun", join(tree, "src/init/init.ts"), "--outfile", join(tree, ".cache/init.js")],
     ["bun", "build", ...flags, join(tree, "src/cli.ts"), "--outfile", out],
